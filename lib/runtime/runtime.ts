@@ -1,0 +1,234 @@
+/**
+ * `Runtime`: one PJRT plugin and one client over its devices. The entry point of the runtime
+ * layer:
+ *
+ *     const rt = await Runtime.open({ plugin: 'cpu', cpuDevices: 8 });
+ *     const exe = await rt.compile(stablehloText, { replicas: 8 });
+ *     const x = await rt.put(new Float32Array([1, 2, 3, 4]), [4], { device: 3 });
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadAddon, type ApiVersion, type NamedValue, type NativeClient, type NativeMemoryStats, type NativePlugin } from '../native/binding.js';
+import { PjrtError, rethrowWithCallerStack } from '../native/errors.js';
+import { encodeCompileOptions, type CompileOptions } from './compile-options.js';
+import { DeviceArray } from './device-array.js';
+import { checkHostArray, dtypeOfHostArray, elementCount, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
+import { Executable } from './executable.js';
+import { mainParameterTypes } from './mlir-signature.js';
+import { isPluginName, resolvePlugin } from './plugin-discovery.js';
+
+/** Options of {@link Runtime.open}. */
+export interface RuntimeOptions {
+  /** `'cpu'` (default), `'tpu'`, `'cuda'`, or the path of a PJRT plugin `.so`. */
+  plugin?: string;
+  /** CPU plugin only: number of virtual devices (`cpu_device_count`); the plugin's default is 4. */
+  cpuDevices?: number;
+  /** Extra `PJRT_Client_Create` options, sent as given (integers as int64). */
+  createOptions?: Record<string, number | string | boolean | number[]>;
+}
+
+/** One addressable device. */
+export interface Device {
+  /** Position in `Runtime.devices`; what `put({ device })` takes. */
+  index: number;
+  /** The plugin's global device id (what device assignments use). */
+  id: number;
+  /** e.g. `cpu`, `TPU v2`, `NVIDIA H100 80GB HBM3`. */
+  kind: string;
+  localHardwareId?: number;
+  processIndex?: number;
+  debugString: string;
+}
+
+/** Options of {@link Runtime.put}. */
+export interface PutOptions<D extends DType = DType> {
+  /** Device index (into `Runtime.devices`), default 0. */
+  device?: number;
+  /** Element type; default from the typed array (required for Uint16Array: `bf16` or `f16`). */
+  dtype?: D;
+}
+
+/**
+ * True if this machine shows TPU devices (`/dev/accel*` or `/dev/vfio/<n>`). A libtpu client
+ * must never be created elsewhere: it would call a cloud metadata server. Sync.
+ */
+export function machineHasTpu(): boolean {
+  const dev = (dir: string, pattern: RegExp) => existsSync(dir) && readdirSync(dir).some((name) => pattern.test(name));
+  return dev('/dev', /^accel\d+$/) || dev('/dev/vfio', /^\d+$/);
+}
+
+function isTpuPlugin(name: string, file: string): boolean {
+  return name === 'tpu' || /libtpu/.test(path.basename(file));
+}
+
+/**
+ * A PJRT client over one plugin's devices. Create with {@link Runtime.open}; dispose when done
+ * (buffers and executables made from it keep the underlying client alive until they go too).
+ */
+export class Runtime implements Disposable {
+  #client: NativeClient | undefined;
+  readonly #plugin: NativePlugin;
+  /** Addressable devices, in the plugin's order. */
+  readonly devices: readonly Device[];
+
+  private constructor(plugin: NativePlugin, client: NativeClient) {
+    this.#plugin = plugin;
+    this.#client = client;
+    this.devices = Object.freeze(client.devices().map((device) => Object.freeze({ ...device })));
+  }
+
+  /**
+   * Loads the plugin and opens a client. Async.
+   * @throws Error when the plugin is not installed (naming the install command) or when a TPU
+   *   plugin is asked for on a machine without TPUs; PjrtError for API-version mismatches and
+   *   client-creation failures.
+   */
+  static async open(options: RuntimeOptions = {}): Promise<Runtime> {
+    const stack = new Error().stack;
+    const name = options.plugin ?? 'cpu';
+    const file = resolvePlugin(name);
+    if (isTpuPlugin(name, file) && !machineHasTpu()) {
+      throw new Error(
+        'pjrt-bert: this machine has no TPU (/dev/accel* or /dev/vfio), so no libtpu client is created ' +
+          '(it would contact a cloud metadata server). Use --plugin cpu or cuda here.',
+      );
+    }
+    const createOptions: NamedValue[] = [];
+    if (options.cpuDevices !== undefined) {
+      if (!Number.isInteger(options.cpuDevices) || options.cpuDevices < 1) {
+        throw new TypeError(`cpuDevices must be a positive integer, got ${options.cpuDevices}`);
+      }
+      if (isPluginName(name) && name !== 'cpu') throw new TypeError(`cpuDevices applies to the CPU plugin only, not '${name}'`);
+      createOptions.push({ name: 'cpu_device_count', type: 'int64', value: options.cpuDevices });
+    }
+    for (const [key, value] of Object.entries(options.createOptions ?? {})) {
+      const type = Array.isArray(value) ? 'int64list' : typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float';
+      createOptions.push({ name: key, type, value });
+    }
+    try {
+      const plugin = loadAddon().loadPlugin(file);
+      return new Runtime(plugin, await plugin.createClient(createOptions));
+    } catch (error) {
+      rethrowWithCallerStack(error, stack);
+    }
+  }
+
+  get #live(): NativeClient {
+    if (!this.#client) throw new PjrtError('this Runtime was disposed; open a new one', 'FAILED_PRECONDITION', 'Runtime', 9);
+    return this.#client;
+  }
+
+  /** Path of the loaded plugin file. Sync. */
+  get pluginPath(): string {
+    return this.#plugin.path;
+  }
+
+  /** PJRT C API version the plugin implements. Sync. */
+  get apiVersion(): ApiVersion {
+    return this.#plugin.apiVersion;
+  }
+
+  /** PJRT C API version of the header pjrt-bert was built against. Sync. */
+  static get headerApiVersion(): ApiVersion {
+    return loadAddon().headerApiVersion;
+  }
+
+  /** The plugin's attributes (`PJRT_Plugin_Attributes`), e.g. its StableHLO versions. Sync. */
+  get pluginAttributes(): Record<string, string | number | boolean | number[]> {
+    return this.#plugin.attributes();
+  }
+
+  /** Platform name, e.g. `cpu`, `tpu`, `cuda`. Sync. */
+  get platformName(): string {
+    return this.#live.platformName;
+  }
+
+  /** Platform version string. Sync. */
+  get platformVersion(): string {
+    return this.#live.platformVersion;
+  }
+
+  /** Memory statistics of a device, or null where the plugin reports none (the CPU plugin). Sync. */
+  memoryStats(device = 0): NativeMemoryStats | null {
+    this.#checkDevice(device, 'memoryStats');
+    return this.#live.memoryStats(device);
+  }
+
+  /**
+   * Compiles StableHLO (MLIR text or bytecode) for `replicas` x `partitions` devices. Async.
+   * @throws TypeError for bad options; PjrtError (INVALID_ARGUMENT / UNKNOWN) with the compiler's
+   *   message for invalid programs.
+   */
+  async compile(code: string | Uint8Array, options: CompileOptions = {}): Promise<Executable> {
+    const stack = new Error().stack;
+    const client = this.#live;
+    const replicas = options.replicas ?? 1;
+    const partitions = options.partitions ?? 1;
+    if (replicas * partitions > this.devices.length) {
+      throw new TypeError(`compile: ${replicas} replica(s) x ${partitions} partition(s) need ${replicas * partitions} devices, this runtime has ${this.devices.length}`);
+    }
+    const deviceAssignment =
+      options.deviceAssignment ??
+      Array.from({ length: partitions }, (_, p) => Array.from({ length: replicas }, (_, r) => this.devices[p * replicas + r]!.id));
+    const bytes = encodeCompileOptions({ ...options, replicas, partitions, deviceAssignment });
+    try {
+      const native = await client.compile(code, bytes);
+      return new Executable(native, typeof code === 'string' ? mainParameterTypes(code) : undefined);
+    } catch (error) {
+      rethrowWithCallerStack(error, stack);
+    }
+  }
+
+  /** Loads an executable produced by `Executable.serialize()` with the same plugin. Async. @throws PjrtError. */
+  async deserialize(bytes: Uint8Array): Promise<Executable> {
+    const stack = new Error().stack;
+    try {
+      return new Executable(await this.#live.deserialize(bytes), undefined);
+    } catch (error) {
+      rethrowWithCallerStack(error, stack);
+    }
+  }
+
+  /**
+   * Copies a host typed array to a device. Async; `data` may be reused once the promise settles.
+   * @throws TypeError when the data's length does not match `shape`, the typed array does not fit
+   *   the dtype, or the device index is out of range; PjrtError if the transfer fails.
+   */
+  async put<D extends DType>(data: HostArrayOf[D] | ArrayBufferView, shape: readonly number[], options: PutOptions<D> = {}): Promise<DeviceArray<D>> {
+    const stack = new Error().stack;
+    const client = this.#live;
+    const dtype = (options.dtype ?? dtypeOfHostArray(data)) as D;
+    checkHostArray(data, dtype);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new TypeError(`put: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    const count = elementCount(shape);
+    const length = (data as { length?: number }).length ?? data.byteLength;
+    if (length !== count) throw new TypeError(`put: shape [${shape.join(',')}] has ${count} elements but the data has ${length}`);
+    const device = options.device ?? 0;
+    this.#checkDevice(device, 'put');
+    try {
+      const native = await client.bufferFromHost(data, pjrtBufferType(dtype), [...shape], device);
+      return new DeviceArray(native, dtype, Object.freeze([...shape]));
+    } catch (error) {
+      rethrowWithCallerStack(error, stack);
+    }
+  }
+
+  #checkDevice(device: number, what: string): void {
+    if (!Number.isInteger(device) || device < 0 || device >= this.devices.length) {
+      throw new TypeError(`${what}: device ${device} does not exist; this runtime has devices 0..${this.devices.length - 1}`);
+    }
+  }
+
+  /** Closes the client (idempotent). Sync. Arrays and executables still alive keep it open until disposed. */
+  dispose(): void {
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  /** Same as {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
