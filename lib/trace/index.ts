@@ -1,0 +1,9 @@
+/**
+ * Tracing TypeScript functions into StableHLO: `trace`, `grad`/`valueAndGrad`, `jit` and the
+ * user-facing `ops`.
+ */
+export { Tensor } from './tensor.js';
+export { trace, TracedProgram, matchDonations, isTensor, isTensorSpec, type TensorSpec, type TraceOptions, type Alias } from './program.js';
+export { grad, valueAndGrad, type GradOptions } from './autodiff.js';
+export type { Tree } from './tree.js';
+export * as ops from './ops/index.js';

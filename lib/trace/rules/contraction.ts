@@ -1,0 +1,125 @@
+/**
+ * Reductions (sum, max) and dot_general, the primitives that combine elements. The dot_general
+ * VJP contracts the cotangent with the other operand and transposes back into the operand's
+ * dimension order.
+ */
+import { denseElements, dotDimensionNumbers, i64Array } from '../../stablehlo/attributes.js';
+import { dtypeKind, lowestValue } from '../../stablehlo/dtype.js';
+import { ShapeError, isAxisSet, tensorType, type TensorType } from '../../stablehlo/shape.js';
+import * as lax from '../lax.js';
+import type { LoweringContext, ParamsOf, PrimitiveRule, PrimitiveRules } from '../primitive.js';
+import type { Tensor } from '../tensor.js';
+import type { Block, Value } from '../../stablehlo/builder.js';
+import { expectArity, scalarCombiner } from './common.js';
+
+function reductionShape(op: string, inputs: readonly TensorType[], axes: readonly number[]): TensorType[] {
+  expectArity(op, inputs, 1);
+  const x = inputs[0]!;
+  if (!isAxisSet(axes, x.shape.length)) throw new ShapeError(op, `axes [${axes.join(',')}] are not distinct dimensions of x`, [['x', x]]);
+  if (dtypeKind(x.dtype) === 'bool') throw new ShapeError(op, 'does not reduce pred', [['x', x]]);
+  return [tensorType(x.dtype, x.shape.filter((_, axis) => !axes.includes(axis)))];
+}
+
+function lowerReduction(kind: 'sum' | 'max') {
+  return (block: Block, inputs: readonly Value[], params: { readonly axes: readonly number[] }, outputs: readonly TensorType[], context: LoweringContext): Value[] => {
+    const dtype = inputs[0]!.type.dtype;
+    const scalar = tensorType(dtype, []);
+    const init = block.op1('stablehlo.constant', [], scalar, { attributes: [['value', denseElements(kind === 'sum' ? 0 : lowestValue(dtype), scalar)]] });
+    const combiner = scalarCombiner(context.fn, dtype, kind === 'sum' ? 'stablehlo.add' : 'stablehlo.maximum');
+    const sortedAxes = [...params.axes].sort((a, b) => a - b);
+    return [block.op1('stablehlo.reduce', [inputs[0]!, init], outputs[0]!, { attributes: [['dimensions', i64Array(sortedAxes)]], regions: [combiner] })];
+  };
+}
+
+/** `reduced` (axes removed) broadcast back to the shape of `like`. */
+function unreduce(reduced: Tensor, like: Tensor, axes: readonly number[]): Tensor {
+  const kept = [...like.shape.keys()].filter((axis) => !axes.includes(axis));
+  return lax.broadcastInDim(reduced, like.shape, kept);
+}
+
+type DotParams = ParamsOf['dot_general'];
+
+function dotShape(inputs: readonly TensorType[], params: DotParams): TensorType[] {
+  expectArity('dot_general', inputs, 2);
+  const [lhs, rhs] = inputs as [TensorType, TensorType];
+  const operands: Array<[string, TensorType]> = [['lhs', lhs], ['rhs', rhs]];
+  const detail =
+    `lhs batch [${params.lhsBatch.join(',')}] contracting [${params.lhsContracting.join(',')}], ` +
+    `rhs batch [${params.rhsBatch.join(',')}] contracting [${params.rhsContracting.join(',')}]`;
+  if (lhs.dtype !== rhs.dtype) throw new ShapeError('dot_general', 'dtype mismatch', operands, detail);
+  const lhsUsed = [...params.lhsBatch, ...params.lhsContracting];
+  const rhsUsed = [...params.rhsBatch, ...params.rhsContracting];
+  if (!isAxisSet(lhsUsed, lhs.shape.length) || !isAxisSet(rhsUsed, rhs.shape.length)) {
+    throw new ShapeError('dot_general', 'dimension numbers out of range or repeated', operands, detail);
+  }
+  const sizesMatch = (l: readonly number[], r: readonly number[]): boolean => l.length === r.length && l.every((axis, i) => lhs.shape[axis] === rhs.shape[r[i]!]);
+  if (!sizesMatch(params.lhsBatch, params.rhsBatch)) throw new ShapeError('dot_general', 'batch dims mismatch', operands, detail);
+  if (!sizesMatch(params.lhsContracting, params.rhsContracting)) throw new ShapeError('dot_general', 'contracting dims mismatch', operands, detail);
+  const free = (type: TensorType, used: readonly number[]): number[] => type.shape.filter((_, axis) => !used.includes(axis));
+  const shape = [...params.lhsBatch.map((axis) => lhs.shape[axis]!), ...free(lhs, lhsUsed), ...free(rhs, rhsUsed)];
+  return [tensorType(params.resultDType ?? lhs.dtype, shape)];
+}
+
+/**
+ * The cotangent of one dot_general operand (`self`), given the cotangent of the result and the
+ * other operand. The result's dims are [batch, lhs free, rhs free]; contracting the cotangent's
+ * `other`-free dims with `other`'s free dims leaves [batch, self free, other's contracting
+ * dims], which a transpose puts back in `self`'s order.
+ */
+function dotOperandCotangent(ct: Tensor, self: Tensor, other: Tensor, selfIsLhs: boolean, params: DotParams): Tensor {
+  const [selfBatch, otherBatch] = selfIsLhs ? [params.lhsBatch, params.rhsBatch] : [params.rhsBatch, params.lhsBatch];
+  const [selfContracting, otherContracting] = selfIsLhs ? [params.lhsContracting, params.rhsContracting] : [params.rhsContracting, params.lhsContracting];
+  const selfFree = [...self.shape.keys()].filter((axis) => !selfBatch.includes(axis) && !selfContracting.includes(axis));
+  const otherFree = [...other.shape.keys()].filter((axis) => !otherBatch.includes(axis) && !otherContracting.includes(axis));
+  const batchCount = selfBatch.length;
+  const lhsFreeCount = selfIsLhs ? selfFree.length : otherFree.length;
+  const ctOtherFree = otherFree.map((_, i) => batchCount + (selfIsLhs ? lhsFreeCount : 0) + i);
+  const otherDtypeCt = lax.convert(ct, other.dtype);
+  const product = lax.dotGeneral(otherDtypeCt, other, {
+    lhsBatch: [...Array(batchCount).keys()],
+    rhsBatch: otherBatch,
+    lhsContracting: ctOtherFree,
+    rhsContracting: otherFree,
+    resultDType: ct.dtype === other.dtype ? undefined : ct.dtype,
+  });
+  // product dims: [batch (self's batch order), self free (ascending), other's contracting dims ascending -> self's matching dims]
+  const otherContractingSorted = [...otherContracting].sort((a, b) => a - b);
+  const productDims = [...selfBatch, ...selfFree, ...otherContractingSorted.map((axis) => selfContracting[otherContracting.indexOf(axis)]!)];
+  const permutation = [...self.shape.keys()].map((axis) => productDims.indexOf(axis));
+  return lax.convert(lax.transpose(product, permutation), self.dtype);
+}
+
+const dotGeneralRule: PrimitiveRule<DotParams> = {
+  shape: dotShape,
+  lower: (block, inputs, params, outputs) => [
+    block.op1('stablehlo.dot_general', inputs, outputs[0]!, {
+      attributes: [
+        [
+          'dot_dimension_numbers',
+          dotDimensionNumbers({ lhsBatch: params.lhsBatch, rhsBatch: params.rhsBatch, lhsContracting: params.lhsContracting, rhsContracting: params.rhsContracting }),
+        ],
+      ],
+    }),
+  ],
+  vjp: ([ct], { inputs: [lhs, rhs], params }) => [dotOperandCotangent(ct!, lhs!, rhs!, true, params), dotOperandCotangent(ct!, rhs!, lhs!, false, params)],
+};
+
+/** The reduction and contraction primitives' rules. */
+export const contractionRules: PrimitiveRules<'reduce_sum' | 'reduce_max' | 'dot_general'> = {
+  reduce_sum: {
+    shape: (inputs, { axes }) => reductionShape('reduce_sum', inputs, axes),
+    lower: lowerReduction('sum'),
+    vjp: ([ct], { inputs: [x], params: { axes } }) => [unreduce(ct!, x!, axes)],
+  },
+  reduce_max: {
+    shape: (inputs, { axes }) => reductionShape('reduce_max', inputs, axes),
+    lower: lowerReduction('max'),
+    vjp([ct], { inputs: [x], outputs: [y], params: { axes } }) {
+      // the gradient is shared equally among the elements that attain the maximum
+      const winners = lax.convert(lax.compare(x!, unreduce(y!, x!, axes), 'EQ'), x!.dtype);
+      const share = lax.div(ct!, lax.reduceSum(winners, axes));
+      return [lax.mul(unreduce(share, x!, axes), winners)];
+    },
+  },
+  dot_general: dotGeneralRule,
+};
