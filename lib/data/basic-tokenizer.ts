@@ -1,0 +1,181 @@
+/**
+ * BERT's "basic" tokenization: text cleaning, CJK splitting, whitespace splitting,
+ * lowercasing and accent stripping, punctuation splitting. Its output words go to
+ * WordPiece. Semantics follow Hugging Face's BERT tokenizers; see `LowercaseRule` for
+ * the one place where the Rust-backed and the pure-Python implementations differ.
+ */
+import {
+  CHAR_CJK,
+  CHAR_CJK_PYTHON_ONLY,
+  CHAR_DROPPED,
+  CHAR_NONSPACING_MARK,
+  CHAR_PUNCTUATION,
+  CHAR_WHITESPACE,
+  charClass,
+  isAscii,
+} from './char-classes.js';
+
+/**
+ * Which implementation's lowercasing (and the details that go with it) to reproduce:
+ * - `'per-char'`: `transformers.BertTokenizer` in transformers 5 (and every "fast"
+ *   tokenizer, e.g. `AutoTokenizer` in transformers 4): the Rust `tokenizers`
+ *   BertNormalizer lowercases each character alone, so a word-final capital sigma
+ *   becomes "σ"; accents are stripped before lowercasing; no NFC step.
+ * - `'python'`: the pure-Python tokenizer (`BertTokenizerLegacy` in transformers 5,
+ *   `BertTokenizer` in transformers 4): `str.lower()` per whitespace-separated word, so a
+ *   word-final capital sigma becomes "ς"; the text is NFC-normalized first; the CJK
+ *   table includes U+2B820-U+2B91F.
+ */
+export type LowercaseRule = 'per-char' | 'python';
+
+/** Options of the basic tokenizer; the names mirror `tokenizer_config.json`. */
+export interface BasicTokenizerOptions {
+  /** Lowercase the text (uncased models). */
+  doLowerCase: boolean;
+  /** Strip accents (NFD, then drop nonspacing marks); `undefined` = same as `doLowerCase`. */
+  stripAccents: boolean | undefined;
+  /** Put spaces around CJK ideographs so each becomes a word. */
+  tokenizeChineseChars: boolean;
+  /** Which Hugging Face implementation to match; see `LowercaseRule`. */
+  lowercaseRule: LowercaseRule;
+}
+
+function lowercaseAscii(word: string): string {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c >= 65 && c <= 90) return word.toLowerCase();
+  }
+  return word;
+}
+
+/** Lowercases each code point on its own: no final-sigma context, as Rust's char::to_lowercase. */
+function lowercaseEachChar(word: string): string {
+  if (!word.includes('\u03a3')) return word.toLowerCase();
+  let out = '';
+  for (const ch of word) out += ch.toLowerCase();
+  return out;
+}
+
+function stripAccents(word: string): string {
+  const decomposed = word.normalize('NFD');
+  let out = '';
+  let runStart = 0;
+  for (let i = 0; i < decomposed.length; ) {
+    const cp = decomposed.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    if ((charClass(cp) & CHAR_NONSPACING_MARK) !== 0) {
+      out += decomposed.slice(runStart, i);
+      runStart = i + width;
+    }
+    i += width;
+  }
+  return runStart === 0 ? decomposed : out + decomposed.slice(runStart);
+}
+
+/**
+ * Splits raw text into normalized words ready for WordPiece, appending them to `out`.
+ * Synchronous; never throws.
+ */
+export class BasicTokenizer {
+  private readonly lower: boolean;
+  private readonly strip: boolean;
+  private readonly cjkMask: number;
+  private readonly pythonRule: boolean;
+
+  /** Creates a basic tokenizer. Synchronous; never throws. */
+  constructor(options: BasicTokenizerOptions) {
+    this.lower = options.doLowerCase;
+    this.strip = options.stripAccents ?? options.doLowerCase;
+    this.pythonRule = options.lowercaseRule === 'python';
+    this.cjkMask = options.tokenizeChineseChars ? CHAR_CJK | (this.pythonRule ? CHAR_CJK_PYTHON_ONLY : 0) : 0;
+  }
+
+  /**
+   * Appends the words of `text` to `out` (cleaned, split, normalized, split on
+   * punctuation). Synchronous; never throws.
+   */
+  splitWords(text: string, out: string[]): void {
+    let wordStart = -1;
+    let word = '';
+    const flush = (end: number): void => {
+      if (wordStart >= 0) word += text.slice(wordStart, end);
+      wordStart = -1;
+      if (word.length > 0) this.normalizeAndSplit(word, out);
+      word = '';
+    };
+    for (let i = 0; i < text.length; ) {
+      const code = text.charCodeAt(i);
+      if (code < 128) {
+        const cls = ASCII_CLASS[code]!;
+        if (cls === 0 || cls === CHAR_PUNCTUATION) {
+          if (wordStart < 0) wordStart = i;
+        } else if (cls === CHAR_WHITESPACE) {
+          flush(i);
+        } else {
+          // A dropped control character: keep what precedes it, skip it.
+          if (wordStart >= 0) word += text.slice(wordStart, i);
+          wordStart = -1;
+        }
+        i++;
+        continue;
+      }
+      const cp = text.codePointAt(i)!;
+      const width = cp > 0xffff ? 2 : 1;
+      const cls = charClass(cp);
+      if ((cls & CHAR_WHITESPACE) !== 0) {
+        flush(i);
+      } else if ((cls & CHAR_DROPPED) !== 0) {
+        if (wordStart >= 0) word += text.slice(wordStart, i);
+        wordStart = -1;
+      } else if ((cls & this.cjkMask) !== 0) {
+        flush(i);
+        word = text.slice(i, i + width);
+        flush(i);
+      } else if (wordStart < 0) {
+        wordStart = i;
+      }
+      i += width;
+    }
+    flush(text.length);
+  }
+
+  private normalizeAndSplit(word: string, out: string[]): void {
+    let normalized = word;
+    if (isAscii(word)) {
+      if (this.lower) normalized = lowercaseAscii(word);
+    } else if (this.pythonRule) {
+      normalized = word.normalize('NFC');
+      if (this.lower) normalized = normalized.toLowerCase();
+      if (this.strip) normalized = stripAccents(normalized);
+    } else {
+      if (this.strip) normalized = stripAccents(normalized);
+      if (this.lower) normalized = lowercaseEachChar(normalized);
+    }
+    splitOnPunctuation(normalized, out);
+  }
+}
+
+const ASCII_CLASS: Uint8Array = Uint8Array.from({ length: 128 }, (_, cp) => charClass(cp));
+
+function splitOnPunctuation(word: string, out: string[]): void {
+  let start = 0;
+  for (let i = 0; i < word.length; ) {
+    const code = word.charCodeAt(i);
+    let width = 1;
+    let punctuation: boolean;
+    if (code < 128) {
+      punctuation = ASCII_CLASS[code] === CHAR_PUNCTUATION;
+    } else {
+      const cp = word.codePointAt(i)!;
+      width = cp > 0xffff ? 2 : 1;
+      punctuation = (charClass(cp) & CHAR_PUNCTUATION) !== 0;
+    }
+    if (punctuation) {
+      if (i > start) out.push(word.slice(start, i));
+      out.push(word.slice(i, i + width));
+      start = i + width;
+    }
+    i += width;
+  }
+  if (start < word.length) out.push(start === 0 ? word : word.slice(start));
+}

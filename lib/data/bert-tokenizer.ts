@@ -1,0 +1,280 @@
+/**
+ * `BertTokenizer`: Hugging Face's BERT tokenization in TypeScript, token for token.
+ *
+ *     const tok = await BertTokenizer.fromPretrained('models/bert-base-greek-uncased-v1');
+ *     const { inputIds, attentionMask } = tok.encode('Καλημέρα!', undefined, { maxLength: 128, padding: 'max_length' });
+ *     const batch = tok.encodeBatch(texts, { maxLength: 128 }); // Int32Array slabs [N, 128]
+ *
+ * Pipeline: special tokens are cut out of the raw text first and never split; the rest
+ * goes through `BasicTokenizer` (clean, CJK split, lowercase/strip accents, punctuation
+ * split) and greedy WordPiece; then `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`,
+ * truncation (longest first for pairs) and padding with `[PAD]`.
+ */
+import path from 'node:path';
+
+import {
+  type BertTokenizerSettings,
+  DEFAULT_SPECIAL_TOKENS,
+  type SpecialTokens,
+  readTokenizerSettings,
+  readVocabFile,
+} from '../io/hf-tokenizer-files.js';
+import { BasicTokenizer, type LowercaseRule } from './basic-tokenizer.js';
+import { type Vocabulary, WordPiece, vocabularyFromTokens } from './wordpiece.js';
+import { truncatePair } from './truncation.js';
+
+/** Construction options; defaults are those of `transformers.BertTokenizer`. */
+export interface BertTokenizerOptions {
+  /** Lowercase the input (uncased models). Default `true`. */
+  doLowerCase?: boolean;
+  /** Strip accents; `null`/`undefined` = same as `doLowerCase`. */
+  stripAccents?: boolean | null;
+  /** Split CJK ideographs into single-character words. Default `true`. */
+  tokenizeChineseChars?: boolean;
+  /** Which HF implementation to match (see `LowercaseRule`). Default `'per-char'`. */
+  lowercaseRule?: LowercaseRule;
+  /** Words longer than this (code points) become `[UNK]`. Default 100. */
+  maxInputCharsPerWord?: number;
+  /** Special token strings; default BERT's. */
+  specialTokens?: Partial<SpecialTokens>;
+  /** Default `maxLength` for `encode`/`encodeBatch` (HF `model_max_length`). */
+  modelMaxLength?: number;
+}
+
+/** How `encode` shapes its output. */
+export interface EncodeOptions {
+  /** Total length including special tokens. Default: the tokenizer's `modelMaxLength`. */
+  maxLength?: number;
+  /** `'max_length'` pads with `[PAD]` to `maxLength`; `'none'` (default) does not pad. */
+  padding?: 'max_length' | 'none';
+  /** Cut to `maxLength` (longest first for pairs). Default `true` when a max length is known. */
+  truncation?: boolean;
+}
+
+/** One encoded example, as `transformers` returns it (plain arrays of numbers). */
+export interface Encoding {
+  inputIds: number[];
+  tokenTypeIds: number[];
+  attentionMask: number[];
+}
+
+/** A batch as row-major `[batchSize, seqLen]` Int32Array slabs, ready for a device. */
+export interface EncodedBatch {
+  inputIds: Int32Array;
+  tokenTypeIds: Int32Array;
+  attentionMask: Int32Array;
+  batchSize: number;
+  seqLen: number;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * BERT WordPiece tokenizer identical to Hugging Face's `BertTokenizer`. All methods are
+ * synchronous except the `from*` factories.
+ */
+export class BertTokenizer {
+  /** The vocabulary (`tokens[id]`, `ids.get(token)`). */
+  readonly vocabulary: Vocabulary;
+  /** The special token strings. */
+  readonly specialTokens: Readonly<SpecialTokens>;
+  /** Ids of `[CLS] [SEP] [PAD] [UNK] [MASK]` in this vocabulary. */
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly padId: number;
+  readonly unkId: number;
+  readonly maskId: number | undefined;
+  /** Default max length (HF `model_max_length`), if known. */
+  readonly modelMaxLength: number | undefined;
+  /** The effective settings, as written back to `tokenizer_config.json`. */
+  readonly settings: Readonly<BertTokenizerSettings>;
+
+  private readonly basic: BasicTokenizer;
+  private readonly wordPiece: WordPiece;
+  private readonly specialPattern: RegExp | undefined;
+
+  /**
+   * Builds a tokenizer over `tokens` (in id order). Synchronous; throws `Error` when the
+   * vocabulary lacks the unknown, CLS, SEP or PAD token, naming the missing ones.
+   */
+  constructor(tokens: readonly string[], options: BertTokenizerOptions = {}) {
+    this.vocabulary = vocabularyFromTokens(tokens);
+    const special: SpecialTokens = { ...DEFAULT_SPECIAL_TOKENS, ...options.specialTokens };
+    this.specialTokens = special;
+    const ids = this.vocabulary.ids;
+    const required = [special.unkToken, special.clsToken, special.sepToken, special.padToken];
+    const missing = required.filter((token) => !ids.has(token));
+    if (missing.length > 0) throw new Error(`BertTokenizer: vocabulary lacks ${missing.join(', ')}`);
+    this.unkId = ids.get(special.unkToken)!;
+    this.clsId = ids.get(special.clsToken)!;
+    this.sepId = ids.get(special.sepToken)!;
+    this.padId = ids.get(special.padToken)!;
+    this.maskId = ids.get(special.maskToken);
+    this.modelMaxLength = options.modelMaxLength;
+    const doLowerCase = options.doLowerCase ?? true;
+    this.settings = {
+      doLowerCase,
+      stripAccents: options.stripAccents ?? null,
+      tokenizeChineseChars: options.tokenizeChineseChars ?? true,
+      modelMaxLength: options.modelMaxLength,
+      special,
+    };
+    this.basic = new BasicTokenizer({
+      doLowerCase,
+      stripAccents: options.stripAccents ?? undefined,
+      tokenizeChineseChars: this.settings.tokenizeChineseChars,
+      lowercaseRule: options.lowercaseRule ?? 'per-char',
+    });
+    this.wordPiece = new WordPiece(this.vocabulary, this.unkId, options.maxInputCharsPerWord ?? 100);
+    const never = [special.unkToken, special.sepToken, special.padToken, special.clsToken, special.maskToken];
+    const neverSplit = [...new Set([...never, ...special.additional])].filter((token) => token.length > 0);
+    neverSplit.sort((a, b) => b.length - a.length);
+    this.specialPattern =
+      neverSplit.length > 0 ? new RegExp(neverSplit.map(escapeRegExp).join('|'), 'g') : undefined;
+  }
+
+  /**
+   * Reads a `vocab.txt` and builds a tokenizer with `options`. Async; throws
+   * `FileFormatError` naming the file when it is missing or lacks a required special token.
+   */
+  static async fromVocabFile(vocabFile: string, options: BertTokenizerOptions = {}): Promise<BertTokenizer> {
+    const special = { ...DEFAULT_SPECIAL_TOKENS, ...options.specialTokens };
+    const tokens = await readVocabFile(vocabFile, [special.unkToken, special.clsToken, special.sepToken, special.padToken]);
+    return new BertTokenizer(tokens, options);
+  }
+
+  /**
+   * Loads the tokenizer of a Hugging Face model directory: `vocab.txt` plus the optional
+   * `tokenizer_config.json` and `special_tokens_map.json` (missing or `{}` = uncased with
+   * accent stripping). `overrides` win over the files. Async; throws `FileFormatError`
+   * naming the file that is missing or malformed.
+   */
+  static async fromPretrained(dir: string, overrides: BertTokenizerOptions = {}): Promise<BertTokenizer> {
+    const settings = await readTokenizerSettings(dir);
+    return BertTokenizer.fromVocabFile(path.join(dir, 'vocab.txt'), {
+      doLowerCase: settings.doLowerCase,
+      stripAccents: settings.stripAccents,
+      tokenizeChineseChars: settings.tokenizeChineseChars,
+      modelMaxLength: settings.modelMaxLength,
+      ...overrides,
+      specialTokens: { ...settings.special, ...overrides.specialTokens },
+    });
+  }
+
+  /** Number of entries of the vocabulary (lines of `vocab.txt`). */
+  get vocabSize(): number {
+    return this.vocabulary.tokens.length;
+  }
+
+  /**
+   * Token ids of `text` without special tokens, truncation or padding. Synchronous;
+   * never throws.
+   */
+  tokenizeToIds(text: string): number[] {
+    const ids: number[] = [];
+    const words: string[] = [];
+    const appendSegment = (segment: string): void => {
+      words.length = 0;
+      this.basic.splitWords(segment, words);
+      for (const word of words) this.wordPiece.appendIds(word, ids);
+    };
+    const pattern = this.specialPattern;
+    if (pattern === undefined) {
+      appendSegment(text);
+      return ids;
+    }
+    pattern.lastIndex = 0;
+    let last = 0;
+    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+      if (match.index > last) appendSegment(text.slice(last, match.index));
+      ids.push(this.vocabulary.ids.get(match[0]) ?? this.unkId);
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) appendSegment(last === 0 ? text : text.slice(last));
+    return ids;
+  }
+
+  /**
+   * The WordPiece tokens of `text` (as `transformers`' `tokenize`). Synchronous; never throws.
+   */
+  tokenize(text: string): string[] {
+    return this.tokenizeToIds(text).map((id) => this.vocabulary.tokens[id]!);
+  }
+
+  /** Token strings of ids (unknown ids give the unknown token). Synchronous; never throws. */
+  convertIdsToTokens(ids: readonly number[]): string[] {
+    return ids.map((id) => this.vocabulary.tokens[id] ?? this.specialTokens.unkToken);
+  }
+
+  /**
+   * Encodes one text or a text pair as `[CLS] A [SEP] (B [SEP])`, truncated and padded
+   * per `options`. Synchronous; throws `RangeError` when `maxLength` cannot hold the
+   * special tokens (less than 2 for a text, 3 for a pair) or padding is asked without a
+   * max length.
+   */
+  encode(text: string, pair?: string, options: EncodeOptions = {}): Encoding {
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    const truncation = options.truncation ?? maxLength !== undefined;
+    const padding = options.padding ?? 'none';
+    if (padding === 'max_length' && maxLength === undefined) {
+      throw new RangeError("BertTokenizer.encode: padding 'max_length' needs maxLength");
+    }
+    let first = this.tokenizeToIds(text);
+    let second = pair === undefined ? undefined : this.tokenizeToIds(pair);
+    const specials = second === undefined ? 2 : 3;
+    if (truncation && maxLength !== undefined) {
+      if (maxLength < specials) {
+        throw new RangeError(`BertTokenizer.encode: maxLength ${maxLength} leaves no room for ${specials} special tokens`);
+      }
+      [first, second] = truncatePair(first, second, maxLength - specials);
+    }
+    const inputIds = [this.clsId, ...first, this.sepId];
+    const tokenTypeIds = new Array<number>(inputIds.length).fill(0);
+    if (second !== undefined) {
+      for (const id of second) inputIds.push(id);
+      inputIds.push(this.sepId);
+      for (let i = 0; i <= second.length; i++) tokenTypeIds.push(1);
+    }
+    const attentionMask = new Array<number>(inputIds.length).fill(1);
+    if (padding === 'max_length') {
+      while (inputIds.length < maxLength!) {
+        inputIds.push(this.padId);
+        tokenTypeIds.push(0);
+        attentionMask.push(0);
+      }
+    }
+    return { inputIds, tokenTypeIds, attentionMask };
+  }
+
+  /**
+   * Encodes many texts (or pairs, when `pairs` is given) into `[N, maxLength]` Int32Array
+   * slabs, truncated and padded to exactly `maxLength`. Synchronous; throws `RangeError`
+   * when `pairs` has another length than `texts`, or as `encode`.
+   */
+  encodeBatch(
+    texts: readonly string[],
+    options: { maxLength?: number; pairs?: readonly string[] } = {},
+  ): EncodedBatch {
+    const seqLen = options.maxLength ?? this.modelMaxLength;
+    if (seqLen === undefined) throw new RangeError('BertTokenizer.encodeBatch: needs maxLength');
+    if (options.pairs !== undefined && options.pairs.length !== texts.length) {
+      throw new RangeError(
+        `BertTokenizer.encodeBatch: ${texts.length} texts but ${options.pairs.length} pairs`,
+      );
+    }
+    const batchSize = texts.length;
+    const inputIds = new Int32Array(batchSize * seqLen).fill(this.padId);
+    const tokenTypeIds = new Int32Array(batchSize * seqLen);
+    const attentionMask = new Int32Array(batchSize * seqLen);
+    for (let row = 0; row < batchSize; row++) {
+      const encoding = this.encode(texts[row]!, options.pairs?.[row], { maxLength: seqLen, truncation: true });
+      const offset = row * seqLen;
+      inputIds.set(encoding.inputIds, offset);
+      tokenTypeIds.set(encoding.tokenTypeIds, offset);
+      attentionMask.fill(1, offset, offset + encoding.inputIds.length);
+    }
+    return { inputIds, tokenTypeIds, attentionMask, batchSize, seqLen };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * File helpers shared by the readers and writers of `lib/io` and `lib/data`: the error
+ * class that names the offending file, JSON reading with such errors, and atomic writes
+ * (write a temporary file beside the target, then rename it over the target, so a reader
+ * never sees half a file and a crash never leaves one).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Thrown when a file is missing, unreadable or malformed. `file` is the path as given;
+ * the message starts with it and says what is wrong.
+ */
+export class FileFormatError extends Error {
+  override readonly name = 'FileFormatError';
+
+  /**
+   * @param file the path of the offending file.
+   * @param problem what is wrong with it, as a sentence fragment.
+   */
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${problem}`, options);
+  }
+}
+
+function describeErrno(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EISDIR') return 'is a directory, expected a file';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Reads a whole file. Async; throws `FileFormatError` naming the file when it cannot be
+ * read (missing, a directory, no permission).
+ */
+export async function readFileOrThrow(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new FileFormatError(file, describeErrno(error), { cause: error });
+  }
+}
+
+/**
+ * Reads and parses a JSON file. Async; throws `FileFormatError` naming the file when it
+ * cannot be read or is not valid JSON (with the parser's message).
+ */
+export async function readJsonFile(file: string): Promise<unknown> {
+  const bytes = await readFileOrThrow(file);
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new FileFormatError(file, `invalid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically: the bytes go to a uniquely named temporary file in
+ * the same directory, are flushed to disk, and the temporary file is renamed over
+ * `file`. Creates missing parent directories. Async; throws the file system's error
+ * (after removing the temporary file) when the write or rename fails.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'w');
+  try {
+    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+        offset += bytesWritten;
+      }
+    }
+    await handle.sync();
+    await handle.close();
+    await rename(temp, file);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Serializes `value` as pretty JSON (2-space indent, trailing newline) and writes it
+ * atomically. Async; throws as `writeFileAtomic`.
+ */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,148 @@
+// Parity of BertTokenizer with Hugging Face transformers on every Greek tweet of the shared
+// data and on hard cases, for a vocabulary trained on the tweets (uncased and cased) and the
+// real all-MiniLM-L6-v2 vocabulary; both HF implementations: the Rust-backed
+// `BertTokenizer` ('per-char' lowercasing) and the pure-Python `BertTokenizerLegacy`
+// ('python' lowercasing).
+import path from 'node:path';
+import t, { type Test } from 'tap';
+
+import { BertTokenizer, type BertTokenizerOptions } from '../lib/data/bert-tokenizer.js';
+import { hardCases, miniLmDir, pairCases, readAllTweets, trainedVocabDir } from './reference/corpora.js';
+import { runPythonJson } from './reference/python.js';
+
+interface ReferenceEncoding {
+  input_ids: number[];
+  token_type_ids: number[];
+  attention_mask: number[];
+}
+
+interface Case {
+  text: string;
+  pair?: string;
+  max_length?: number;
+}
+
+type Impl = 'fast' | 'legacy';
+
+async function reference(vocab: string, impl: Impl, options: BertTokenizerOptions, cases: Case[]) {
+  return runPythonJson<ReferenceEncoding[]>('tokenize_reference.py', [], {
+    vocab,
+    impl,
+    do_lower_case: options.doLowerCase ?? true,
+    strip_accents: options.stripAccents ?? null,
+    tokenize_chinese_chars: options.tokenizeChineseChars ?? true,
+    cases,
+  });
+}
+
+/** Compares every case; reports the number of mismatches and the first few in detail. */
+async function compare(
+  t: Test,
+  label: string,
+  vocab: string,
+  impl: Impl,
+  options: BertTokenizerOptions,
+  cases: Case[],
+): Promise<void> {
+  const expected = await reference(vocab, impl, options, cases);
+  const tokenizer = await BertTokenizer.fromVocabFile(vocab, {
+    ...options,
+    lowercaseRule: impl === 'fast' ? 'per-char' : 'python',
+  });
+  const failures: string[] = [];
+  cases.forEach((c, i) => {
+    const want = expected[i]!;
+    const got = tokenizer.encode(c.text, c.pair, c.max_length === undefined ? {} : { maxLength: c.max_length, padding: 'max_length' });
+    const same =
+      JSON.stringify(got.inputIds) === JSON.stringify(want.input_ids) &&
+      JSON.stringify(got.tokenTypeIds) === JSON.stringify(want.token_type_ids) &&
+      JSON.stringify(got.attentionMask) === JSON.stringify(want.attention_mask);
+    if (!same && failures.length < 5) {
+      failures.push(
+        `${JSON.stringify(c)}\n  ours: ${tokenizer.convertIdsToTokens(got.inputIds).join(' ')}` +
+          `\n  HF:   ${tokenizer.convertIdsToTokens(want.input_ids).join(' ')}`,
+      );
+    } else if (!same) failures.push('');
+  });
+  t.equal(failures.length, 0, `${label}: ${cases.length} cases identical to HF ${impl}`, {
+    diagnostic: failures.length > 0,
+    mismatches: failures.length,
+    first: failures.filter((f) => f !== '').join('\n'),
+  });
+}
+
+const tweets = await readAllTweets();
+const vocabs = await trainedVocabDir();
+const uncased = path.join(vocabs, 'uncased/vocab.txt');
+const cased = path.join(vocabs, 'cased/vocab.txt');
+const miniLmVocab = path.join(await miniLmDir(), 'vocab.txt');
+const textCases: Case[] = [...tweets, ...hardCases].map((text) => ({ text }));
+
+t.test('the tweet corpus is complete', async (t) => {
+  t.equal(tweets.length, 1640 + 8743 + 1544);
+});
+
+for (const impl of ['fast', 'legacy'] as const) {
+  t.test(`${impl}: Greek uncased vocabulary (lowercase + strip accents)`, async (t) => {
+    await compare(t, 'uncased', uncased, impl, {}, textCases);
+  });
+  t.test(`${impl}: Greek cased vocabulary`, async (t) => {
+    await compare(t, 'cased', cased, impl, { doLowerCase: false }, textCases);
+  });
+  t.test(`${impl}: MiniLM vocabulary`, async (t) => {
+    await compare(t, 'MiniLM', miniLmVocab, impl, {}, textCases);
+  });
+  t.test(`${impl}: option variants on hard cases`, async (t) => {
+    const hard = hardCases.map((text) => ({ text }));
+    await compare(t, 'lowercase, keep accents', miniLmVocab, impl, { stripAccents: false }, hard);
+    await compare(t, 'cased, strip accents', cased, impl, { doLowerCase: false, stripAccents: true }, hard);
+    await compare(t, 'no CJK split', miniLmVocab, impl, { tokenizeChineseChars: false }, hard);
+  });
+  t.test(`${impl}: pairs, truncation (longest first) and padding`, async (t) => {
+    const pairs = pairCases(tweets);
+    const cases: Case[] = [];
+    for (const maxLength of [5, 8, 9, 16, 33, 64, 128]) {
+      for (const [text, pair] of pairs.slice(0, 40)) cases.push({ text, pair, max_length: maxLength });
+      for (const text of tweets.slice(0, 20)) cases.push({ text, max_length: maxLength });
+    }
+    cases.push({ text: 'short', pair: tweets[0]!, max_length: 16 }, { text: tweets[0]!, pair: 'short', max_length: 16 });
+    await compare(t, 'pairs', uncased, impl, {}, cases);
+  });
+}
+
+t.test('fromPretrained reads the MiniLM directory like transformers', async (t) => {
+  const tokenizer = await BertTokenizer.fromPretrained(await miniLmDir());
+  t.equal(tokenizer.vocabSize, 30522);
+  t.equal(tokenizer.modelMaxLength, 512);
+  t.same(tokenizer.tokenize('Hello, WORLD! unaffable'), ['hello', ',', 'world', '!', 'una', '##ff', '##able']);
+});
+
+t.test('encodeBatch gives padded Int32Array slabs equal to encode', async (t) => {
+  const tokenizer = await BertTokenizer.fromVocabFile(uncased);
+  const texts = tweets.slice(0, 50);
+  const batch = tokenizer.encodeBatch(texts, { maxLength: 32 });
+  t.equal(batch.inputIds.length, 50 * 32);
+  t.equal(batch.batchSize, 50);
+  t.equal(batch.seqLen, 32);
+  texts.forEach((text, row) => {
+    const one = tokenizer.encode(text, undefined, { maxLength: 32, padding: 'max_length' });
+    t.same(Array.from(batch.inputIds.subarray(row * 32, row * 32 + 32)), one.inputIds);
+    t.same(Array.from(batch.attentionMask.subarray(row * 32, row * 32 + 32)), one.attentionMask);
+  });
+  const pairs = tokenizer.encodeBatch(['a', 'b'], { maxLength: 8, pairs: ['c', 'd'] });
+  t.same(Array.from(pairs.tokenTypeIds.subarray(0, 8)), [0, 0, 0, 1, 1, 0, 0, 0]);
+  t.throws(() => tokenizer.encodeBatch(['a'], { maxLength: 8, pairs: [] }), RangeError);
+  t.throws(() => tokenizer.encode('a', 'b', { maxLength: 2 }), /no room for 3 special tokens/);
+});
+
+t.test('a vocabulary without the special tokens is refused with the file named', async (t) => {
+  const dir = await trainedVocabDir();
+  const { writeFile } = await import('node:fs/promises');
+  const bad = path.join(dir, 'bad-vocab.txt');
+  await writeFile(bad, 'hello\nworld\n[PAD]\n');
+  await t.rejects(BertTokenizer.fromVocabFile(bad), {
+    name: 'FileFormatError',
+    message: /bad-vocab\.txt: vocabulary lacks the special tokens \[UNK\], \[CLS\], \[SEP\]/,
+  });
+  await t.rejects(BertTokenizer.fromVocabFile(path.join(dir, 'nope.txt')), { message: /nope\.txt: file not found/ });
+});
