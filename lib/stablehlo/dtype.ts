@@ -73,7 +73,7 @@ const FLOAT_SPECIALS: Record<'f32' | 'f64' | 'bf16' | 'f16', { inf: string; negI
 
 /**
  * Prints one scalar of `dtype` as an MLIR dense-literal element: floats in shortest round-trip
- * decimal (always with a `.` or exponent), infinities and NaN as hex bit patterns, integers in
+ * decimal (always with a `.` in the mantissa), infinities and NaN as hex bit patterns, integers in
  * decimal, `pred` as `true`/`false`. Sync; throws RangeError for a non-integer or out-of-range
  * value of an integer dtype.
  */
@@ -86,8 +86,11 @@ export function formatScalar(value: number | bigint | boolean, dtype: DType): st
     if (Number.isNaN(x)) return specials.nan;
     if (x === Infinity) return specials.inf;
     if (x === -Infinity) return specials.negInf;
+    // MLIR float literals need a '.' in the mantissa: 1e-300 -> 1.0e-300, 2 -> 2.0
     const text = String(dtype === 'f64' ? x : Math.fround(x));
-    return /[.eE]/.test(text) ? text : `${text}.0`;
+    if (text.includes('.')) return text;
+    const exponent = text.indexOf('e');
+    return exponent < 0 ? `${text}.0` : `${text.slice(0, exponent)}.0${text.slice(exponent)}`;
   }
   const integer = typeof value === 'bigint' ? value : BigInt(checkedInteger(Number(value), dtype));
   const [min, max] = integerRange(dtype);

@@ -7,3 +7,4 @@ export { trace, TracedProgram, matchDonations, isTensor, isTensorSpec, type Tens
 export { grad, valueAndGrad, type GradOptions } from './autodiff.js';
 export type { Tree } from './tree.js';
 export * as ops from './ops/index.js';
+export { jit, type JitFunction, type JitOptions, type DeviceResult } from './jit.js';

@@ -7,7 +7,7 @@ import { i32 } from '../stablehlo/attributes.js';
 import { FunctionBuilder, ModuleBuilder, type Block, type Parameter, type Value } from '../stablehlo/builder.js';
 import type { DType } from '../stablehlo/dtype.js';
 import { printModule } from '../stablehlo/printer.js';
-import { ShapeError, formatTensorType, sameType, tensorType, type TensorType } from '../stablehlo/shape.js';
+import { ShapeError, sameType, tensorType, type TensorType } from '../stablehlo/shape.js';
 import type { LoweringContext, ParamsOf, PrimitiveName, PrimitiveRule } from './primitive.js';
 import { PRIMITIVES } from './table.js';
 import { Tensor, Trace, withTrace, type Equation } from './tensor.js';
@@ -33,6 +33,11 @@ export interface TraceOptions {
   readonly replicas?: number;
   /** Inputs whose buffers the outputs may reuse (`tf.aliasing_output` on `@main`'s arguments). */
   readonly aliases?: readonly Alias[];
+  /**
+   * Flat input indices to donate: each is aliased to the first output of its type not taken
+   * yet (see {@link matchDonations}); added to `aliases`.
+   */
+  readonly donate?: readonly number[];
 }
 
 /** True for a {@link TensorSpec}-shaped value (a `dtype` string and a `shape` array). Sync. */
@@ -83,17 +88,17 @@ export function trace(fn: (...args: any[]) => unknown, inputSpecs: readonly Tree
     return structure;
   });
   const outputTypes = graph.outputs.map((output) => output.type);
-  const module = lowerToModule(graph, options);
+  const aliases = [...(options.aliases ?? []), ...matchDonations(inputTypes, outputTypes, options.donate ?? [], options.aliases ?? [])];
+  const module = lowerToModule(graph, options.name ?? 'traced', options.replicas ?? 1, aliases);
   return new TracedProgram(graph, module, inputTypes, outputTypes, outputStructure);
 }
 
-function lowerToModule(graph: Trace, options: TraceOptions): ModuleBuilder {
-  const replicas = options.replicas ?? 1;
-  const module = new ModuleBuilder(options.name ?? 'traced', [
+function lowerToModule(graph: Trace, name: string, replicas: number, aliases: readonly Alias[]): ModuleBuilder {
+  const module = new ModuleBuilder(name, [
     ['mhlo.num_replicas', i32(replicas)],
     ['mhlo.num_partitions', i32(1)],
   ]);
-  const aliasOf = checkAliases(options.aliases ?? [], graph);
+  const aliasOf = checkAliases(aliases, graph);
   const parameters: Parameter[] = graph.inputs.map((input, i) => {
     const output = aliasOf.get(i);
     return output === undefined ? { type: input.type } : { type: input.type, attributes: [['tf.aliasing_output', i32(output)]] };
@@ -163,22 +168,24 @@ function lowerEquation<K extends PrimitiveName>(equation: Equation<K>, block: Bl
 
 /**
  * Pairs donated inputs with outputs of the same type, each output used once, first come first
- * served (as JAX does with donate_argnums). Inputs without a matching output are not aliased.
- * Sync.
+ * served (as JAX does with donate_argnums), skipping inputs and outputs `existing` aliases
+ * already use. Inputs without a matching output are not aliased. Sync.
  */
-export function matchDonations(inputTypes: readonly TensorType[], outputTypes: readonly TensorType[], donatedInputs: readonly number[]): Alias[] {
-  const taken = new Set<number>();
+export function matchDonations(
+  inputTypes: readonly TensorType[],
+  outputTypes: readonly TensorType[],
+  donatedInputs: readonly number[],
+  existing: readonly Alias[] = [],
+): Alias[] {
+  const taken = new Set<number>(existing.map((alias) => alias.output));
+  const aliasedInputs = new Set<number>(existing.map((alias) => alias.input));
   const aliases: Alias[] = [];
   for (const input of donatedInputs) {
+    if (aliasedInputs.has(input)) continue;
     const output = outputTypes.findIndex((type, i) => !taken.has(i) && sameType(type, inputTypes[input]!));
     if (output < 0) continue;
     taken.add(output);
     aliases.push({ input, output });
   }
   return aliases;
-}
-
-/** `(f32[4,3], s32[5])`: a list of types for messages. Sync. */
-export function formatTypeList(types: readonly TensorType[]): string {
-  return `(${types.map(formatTensorType).join(', ')})`;
 }
