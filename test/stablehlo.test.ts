@@ -1,0 +1,135 @@
+/**
+ * StableHLO text: literal formatting, the builder and printer, and golden text of a few traced
+ * programs (no device needed to compare); each golden program then compiles on the CPU plugin.
+ * Regenerate the goldens with `UPDATE_GOLDEN=1 npx tap test/stablehlo.test.ts` and review the diff.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import {
+  ModuleBuilder,
+  ShapeError,
+  denseElements,
+  formatScalar,
+  i64Array,
+  mlirTensorType,
+  printModule,
+  replicaGroups,
+  tensorType,
+} from '../lib/stablehlo/index.js';
+import { grad, ops, trace, type Tensor, type TracedProgram } from '../lib/trace/index.js';
+import { openTestRuntime } from './helpers/runtime.js';
+
+const goldenDir = new URL('./golden/', import.meta.url);
+
+/** Compares `text` with the golden file `name`, or rewrites it when UPDATE_GOLDEN is set. */
+function matchGolden(t: Tap.Test, name: string, text: string): void {
+  const file = new URL(name, goldenDir);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+  t.equal(text, readFileSync(file, 'utf8'), `${name} matches its golden text`);
+}
+
+t.test('scalar literals', async (t) => {
+  t.equal(formatScalar(2, 'f32'), '2.0');
+  t.equal(formatScalar(1e-300, 'f64'), '1.0e-300');
+  t.equal(formatScalar(0.1, 'f32'), '0.10000000149011612', 'f32 values print as their exact rounded value');
+  t.equal(formatScalar(-Infinity, 'f32'), '0xFF800000');
+  t.equal(formatScalar(Infinity, 'bf16'), '0x7F80');
+  t.equal(formatScalar(NaN, 'f64'), '0x7FF8000000000000');
+  t.equal(formatScalar(-7, 's32'), '-7');
+  t.equal(formatScalar(true, 'pred'), 'true');
+  t.equal(formatScalar(2n ** 63n - 1n, 's64'), '9223372036854775807');
+  t.throws(() => formatScalar(1.5, 's32'), RangeError);
+  t.throws(() => formatScalar(256, 'u8'), RangeError);
+});
+
+t.test('types and attributes', async (t) => {
+  t.equal(mlirTensorType(tensorType('f32', [5, 4])), 'tensor<5x4xf32>');
+  t.equal(mlirTensorType(tensorType('pred', [])), 'tensor<i1>');
+  t.equal(mlirTensorType(tensorType('u8', [3])), 'tensor<3xui8>');
+  t.equal(denseElements([1, 2, 3, 4, 5, 6], tensorType('s32', [2, 3])), 'dense<[[1, 2, 3], [4, 5, 6]]> : tensor<2x3xi32>');
+  t.equal(denseElements(0, tensorType('bf16', [2])), 'dense<0.0> : tensor<2xbf16>');
+  t.equal(replicaGroups([[0, 1, 2, 3]]), 'dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>');
+  t.equal(i64Array([]), 'array<i64>');
+  t.throws(() => denseElements([1, 2], tensorType('f32', [3])), RangeError);
+  t.throws(() => replicaGroups([[0, 1], [2]]), RangeError);
+  t.throws(() => tensorType('f32', [2, -1]), RangeError);
+  const error = new ShapeError('dot_general', 'contracting dims mismatch', [['lhs', tensorType('f32', [5, 4])], ['rhs', tensorType('f32', [3, 3])]]);
+  t.equal(error.message, 'dot_general: contracting dims mismatch: lhs f32[5,4] rhs f32[3,3]');
+});
+
+t.test('the builder and printer write a hand-built module', async (t) => {
+  const module = new ModuleBuilder('handmade');
+  const vector = tensorType('f32', [4]);
+  const main = module.addFunction('main', [{ type: vector }, { type: vector }]);
+  const sum = main.body.op1('stablehlo.add', main.body.args, vector);
+  const erf = main.body.op1('chlo.erf', [sum], vector);
+  main.body.return([erf, sum]);
+  matchGolden(t, 'handmade.mlir', printModule(module));
+  t.throws(() => module.addFunction('main', []), /already exists/);
+  t.throws(() => main.body.return([sum]), /already returned/);
+});
+
+const f32 = (...shape: number[]) => ({ dtype: 'f32' as const, shape });
+const f64 = (...shape: number[]) => ({ dtype: 'f64' as const, shape });
+const s32 = (...shape: number[]) => ({ dtype: 's32' as const, shape });
+const s64 = (...shape: number[]) => ({ dtype: 's64' as const, shape });
+
+/** A data-parallel train step: K steps over a [K,B,F] slab, gradients averaged over 2 replicas, params donated. */
+function trainLoop(params: { w: Tensor; b: Tensor }, xs: Tensor, ys: Tensor, key: Tensor) {
+  const loss = (p: { w: Tensor; b: Tensor }, x: Tensor, y: Tensor, k: Tensor): Tensor => {
+    const [hidden] = ops.dropout(ops.gelu(ops.add(ops.matmul(x, p.w), p.b)), 0.1, k);
+    return ops.crossEntropy(hidden, y);
+  };
+  const [steps, batch, features] = xs.shape as [number, number, number];
+  return ops.forLoop(
+    steps,
+    (i, state) => {
+      const x = ops.reshape(ops.dynamicSlice(xs, [i, 0, 0], [1, batch, features]), [batch, features]);
+      const y = ops.reshape(ops.dynamicSlice(ys, [i, 0], [1, batch]), [batch]);
+      const grads = grad(loss)(state.params, x, y, state.key) as { w: Tensor; b: Tensor };
+      const [nextKey] = ops.randomBits(state.key, []);
+      const update = (p: Tensor, g: Tensor) => ops.sub(p, ops.mul(ops.allReduceMean(g, 2), 0.1));
+      return { params: { w: update(state.params.w, grads.w), b: update(state.params.b, grads.b) }, key: nextKey };
+    },
+    { params, key },
+  );
+}
+
+const goldens: Array<{ name: string; replicas: number; build: () => TracedProgram }> = [
+  { name: 'elementwise.mlir', replicas: 1, build: () => trace((a: Tensor, b: Tensor) => ops.mul(ops.erf(ops.add(a, b)), 2), [f32(4), f32(4)]) },
+  {
+    name: 'softmax-grad.mlir',
+    replicas: 1,
+    build: () => trace(grad((w: Tensor, x: Tensor) => ops.sum(ops.softmax(ops.tanh(ops.matmul(x, w)), -1)), { argnums: [0] }), [f32(4, 3), f32(5, 4)]),
+  },
+  {
+    name: 'embedding-grad.mlir',
+    replicas: 1,
+    build: () => trace(grad((table: Tensor, ids: Tensor) => ops.sum(ops.square(ops.take(table, ids)))), [f64(6, 2), s32(3)]),
+  },
+  {
+    name: 'train-loop.mlir',
+    replicas: 2,
+    build: () => trace(trainLoop, [{ w: f32(3, 4), b: f32(4) }, f32(2, 5, 3), s32(2, 5), s64(2)], { name: 'train_step', replicas: 2, donate: [0, 1] }),
+  },
+];
+
+t.test('traced programs match their golden text', async (t) => {
+  for (const golden of goldens) matchGolden(t, golden.name, golden.build().text);
+});
+
+t.test('golden programs compile on the CPU plugin', async (t) => {
+  const rt = await openTestRuntime();
+  for (const golden of goldens) {
+    const executable = await rt.compile(readFileSync(new URL(golden.name, goldenDir), 'utf8'), { replicas: golden.replicas });
+    t.pass(`${golden.name} compiles`);
+    executable.dispose();
+  }
+});
+
+t.test('donated parameters are aliased to the outputs of the same type', async (t) => {
+  const text = goldens[3]!.build().text;
+  t.match(text, /%arg0: tensor<3x4xf32> \{tf\.aliasing_output = 0 : i32\}, %arg1: tensor<4xf32> \{tf\.aliasing_output = 1 : i32\}/);
+  t.match(text, /replica_groups = dense<\[\[0, 1\]\]> : tensor<1x2xi64>/);
+  t.match(text, /mhlo\.num_replicas = 2 : i32/);
+});
