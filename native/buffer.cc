@@ -43,20 +43,18 @@ Napi::Function Buffer::Init(Napi::Env env) {
 Napi::Function Buffer::Constructor(Napi::Env env) { return GetAddonData(env).buffer_class.Value(); }
 
 Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  handle_ = std::move(GetAddonData(info.Env()).pending_buffer);
+  if (!handle_) {
     ThrowTypeError(info.Env(), "Buffer cannot be constructed directly; use client.bufferFromHost()");
   }
-  handle_ = *info[0].As<Napi::External<std::shared_ptr<BufferHandle>>>().Data();
 }
 
 Napi::Object Buffer::Wrap(Napi::Env env, std::shared_ptr<ClientHandle> client, PJRT_Buffer* buffer) {
   auto handle = std::make_shared<BufferHandle>();
   handle->client = std::move(client);
   handle->buffer = buffer;
-  auto external = Napi::External<std::shared_ptr<BufferHandle>>::New(
-      env, new std::shared_ptr<BufferHandle>(handle),
-      [](Napi::Env, std::shared_ptr<BufferHandle>* data) { delete data; });
-  return Constructor(env).New({external});
+  GetAddonData(env).pending_buffer = handle;  // adopted by the constructor, synchronously
+  return Constructor(env).New({});
 }
 
 std::shared_ptr<BufferHandle> Buffer::Handle(Napi::Env env) const {

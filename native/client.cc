@@ -94,10 +94,10 @@ Napi::Function Client::Init(Napi::Env env) {
 Napi::Function Client::Constructor(Napi::Env env) { return GetAddonData(env).client_class.Value(); }
 
 Client::Client(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  handle_ = std::move(GetAddonData(info.Env()).pending_client);
+  if (!handle_) {
     ThrowTypeError(info.Env(), "Client cannot be constructed directly; use plugin.createClient()");
   }
-  handle_ = *info[0].As<Napi::External<std::shared_ptr<ClientHandle>>>().Data();
 }
 
 Napi::Value Client::Create(const Napi::CallbackInfo& info, std::shared_ptr<PluginHandle> plugin) {
@@ -123,10 +123,8 @@ Napi::Value Client::Create(const Napi::CallbackInfo& info, std::shared_ptr<Plugi
         return Status::Ok();
       },
       [handle](Napi::Env env, const std::vector<Napi::Value>&) -> Napi::Value {
-        auto external = Napi::External<std::shared_ptr<ClientHandle>>::New(
-            env, new std::shared_ptr<ClientHandle>(handle),
-            [](Napi::Env, std::shared_ptr<ClientHandle>* data) { delete data; });
-        return Constructor(env).New({external});
+        GetAddonData(env).pending_client = handle;  // adopted by the constructor, synchronously
+        return Constructor(env).New({});
       });
 }
 

@@ -82,10 +82,10 @@ Napi::Function Executable::Constructor(Napi::Env env) {
 }
 
 Executable::Executable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Executable>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  handle_ = std::move(GetAddonData(info.Env()).pending_executable);
+  if (!handle_) {
     ThrowTypeError(info.Env(), "Executable cannot be constructed directly; use client.compile()");
   }
-  handle_ = *info[0].As<Napi::External<std::shared_ptr<ExecutableHandle>>>().Data();
 }
 
 Napi::Value Executable::Wrap(Napi::Env env, std::shared_ptr<ClientHandle> client,
@@ -102,10 +102,8 @@ Napi::Value Executable::Wrap(Napi::Env env, std::shared_ptr<ClientHandle> client
   if (!status.ok()) throw MakeError(env, status);
   handle->devices.assign(devices.addressable_devices,
                          devices.addressable_devices + devices.num_addressable_devices);
-  auto external = Napi::External<std::shared_ptr<ExecutableHandle>>::New(
-      env, new std::shared_ptr<ExecutableHandle>(handle),
-      [](Napi::Env, std::shared_ptr<ExecutableHandle>* data) { delete data; });
-  return Constructor(env).New({external});
+  GetAddonData(env).pending_executable = handle;  // adopted by the constructor, synchronously
+  return Constructor(env).New({});
 }
 
 std::shared_ptr<ExecutableHandle> Executable::Handle(Napi::Env env) const {

@@ -14,9 +14,19 @@
 
 namespace pjrt {
 
-/// Per-environment state: the error class handed over by TS and the wrapped classes'
-/// constructors (so native code can create Buffers and Executables).
+struct BufferHandle;
+struct ExecutableHandle;
+
+/// Per-environment state: the error class handed over by TS, the wrapped classes'
+/// constructors (so native code can create Buffers and Executables), and the handle that the
+/// next constructor call adopts. Native code sets a `pending_*` slot and calls the constructor
+/// synchronously; a constructor called from JS finds the slot empty and throws TypeError.
 struct AddonData {
+  std::shared_ptr<PluginHandle> pending_plugin;
+  std::shared_ptr<ClientHandle> pending_client;
+  std::shared_ptr<BufferHandle> pending_buffer;
+  std::shared_ptr<ExecutableHandle> pending_executable;
+
   Napi::FunctionReference error_class;
   Napi::FunctionReference plugin_class;
   Napi::FunctionReference client_class;

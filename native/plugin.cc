@@ -78,11 +78,10 @@ Napi::Function Plugin::Constructor(Napi::Env env) {
 }
 
 Plugin::Plugin(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Plugin>(info) {
-  // Only Load() constructs plugins; it passes the handle through an External.
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  handle_ = std::move(GetAddonData(info.Env()).pending_plugin);
+  if (!handle_) {
     ThrowTypeError(info.Env(), "Plugin cannot be constructed directly; use loadPlugin(path)");
   }
-  handle_ = *info[0].As<Napi::External<std::shared_ptr<PluginHandle>>>().Data();
 }
 
 Napi::Value Plugin::Load(const Napi::CallbackInfo& info) {
@@ -91,12 +90,8 @@ Napi::Value Plugin::Load(const Napi::CallbackInfo& info) {
   std::shared_ptr<PluginHandle> handle;
   Status status = LoadPluginHandle(info[0].As<Napi::String>().Utf8Value(), &handle);
   if (!status.ok()) throw MakeError(env, status);
-  Napi::Function ctor = Constructor(env);
-  std::shared_ptr<PluginHandle> copy = handle;
-  auto external = Napi::External<std::shared_ptr<PluginHandle>>::New(
-      env, new std::shared_ptr<PluginHandle>(copy),
-      [](Napi::Env, std::shared_ptr<PluginHandle>* data) { delete data; });
-  return ctor.New({external});
+  GetAddonData(env).pending_plugin = handle;  // adopted by the constructor, synchronously
+  return Constructor(env).New({});
 }
 
 Napi::Value Plugin::ApiVersion(const Napi::CallbackInfo& info) {
