@@ -105,6 +105,8 @@ export class Runtime implements Disposable {
       const type = Array.isArray(value) ? 'int64list' : typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float';
       createOptions.push({ name: key, type, value });
     }
+    // XLA plugins log every client option at INFO level; keep stderr for warnings unless asked.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
       const plugin = loadAddon().loadPlugin(file);
       return new Runtime(plugin, await plugin.createClient(createOptions));

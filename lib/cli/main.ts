@@ -1,0 +1,69 @@
+/**
+ * The `pjrt-bert` command: parses the subcommand and hands over to its module. Errors that a
+ * user can act on are printed as one clear message (exit 1); usage errors exit 2.
+ */
+import { runDevices, runPlugin } from './runtime-commands.js';
+
+/** A subcommand: takes its own argv, returns the process exit code. */
+export type Command = (argv: string[]) => Promise<number>;
+
+/** A usage problem (unknown flag, missing value): printed with the command's help, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const COMMANDS: Record<string, { summary: string; run?: Command }> = {
+  devices: { summary: 'list the devices of a PJRT plugin', run: runDevices },
+  plugin: { summary: 'install or locate PJRT plugins (plugin install cpu | plugin where [cpu|tpu|cuda])', run: runPlugin },
+  train: { summary: 'fine-tune a BERT classifier (coming with the Trainer)' },
+  evaluate: { summary: 'evaluate a fine-tuned model (coming with the Trainer)' },
+  predict: { summary: 'classify texts with a fine-tuned model (coming with the model)' },
+  demo: { summary: 'fine-tune a small model on built-in data (coming with the Trainer)' },
+  bench: { summary: 'benchmark against PyTorch and JAX (coming with the benchmarks)' },
+};
+
+/** The top-level help text. Sync. */
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  return [
+    'usage: pjrt-bert <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
+    '',
+    'Run `pjrt-bert <command> --help` for its options.',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script). Async; resolves to the exit code and
+ * never throws: failures are printed to stderr.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`pjrt-bert: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  if (!command.run) {
+    process.stderr.write(`pjrt-bert ${name}: not available in this version of pjrt-bert yet.\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`pjrt-bert ${name}: ${error.message}\n`);
+      return 2;
+    }
+    const message = (error instanceof Error ? error.message : String(error)).replace(/^pjrt-bert: /, '');
+    process.stderr.write(`pjrt-bert ${name}: ${message}\n`);
+    if (process.env.PJRT_BERT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}
