@@ -24,10 +24,17 @@ export function formatTensorType(type: TensorType): string {
   return `${type.dtype}[${type.shape.join(',')}]`;
 }
 
-/** `tensor<5x4xf32>`: the MLIR spelling. Sync. */
+const mlirSpellings = new WeakMap<TensorType, string>();
+
+/** `tensor<5x4xf32>`: the MLIR spelling (remembered per type object, as printing asks often). Sync. */
 export function mlirTensorType(type: TensorType): string {
-  const element = mlirElementType(type.dtype);
-  return type.shape.length === 0 ? `tensor<${element}>` : `tensor<${type.shape.join('x')}x${element}>`;
+  let text = mlirSpellings.get(type);
+  if (text === undefined) {
+    const element = mlirElementType(type.dtype);
+    text = type.shape.length === 0 ? `tensor<${element}>` : `tensor<${type.shape.join('x')}x${element}>`;
+    mlirSpellings.set(type, text);
+  }
+  return text;
 }
 
 /** True if both types have the same dtype and shape. Sync. */
@@ -37,7 +44,9 @@ export function sameType(a: TensorType, b: TensorType): boolean {
 
 /** True if both shapes have the same dimensions. Sync. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((dim, i) => dim === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Number of elements of `shape` (1 for a scalar). Sync. */

@@ -45,12 +45,12 @@ export function broadcastTo(x: Tensor, shape: readonly number[], op = 'broadcast
  */
 export function broadcastPair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (!(a instanceof Tensor) && !(b instanceof Tensor)) return [asTensor(a), asTensor(b)];
-  const ta = a instanceof Tensor ? a : lax.constant(a, tensorType((b as Tensor).dtype, (b as Tensor).shape));
+  const ta = a instanceof Tensor ? a : lax.constant(a, (b as Tensor).type);
   const tb = b instanceof Tensor ? b : lax.constant(b, ta.type);
-  const operands: Array<[string, typeof ta.type]> = [['lhs', ta.type], ['rhs', tb.type]];
-  if (ta.dtype !== tb.dtype) throw new ShapeError(op, 'dtype mismatch', operands);
+  if (ta.dtype !== tb.dtype) throw new ShapeError(op, 'dtype mismatch', [['lhs', ta.type], ['rhs', tb.type]]);
+  if (sameShape(ta.shape, tb.shape)) return [ta, tb];
   const shape = broadcastShapes(ta.shape, tb.shape);
-  if (!shape) throw new ShapeError(op, 'shapes do not broadcast', operands);
+  if (!shape) throw new ShapeError(op, 'shapes do not broadcast', [['lhs', ta.type], ['rhs', tb.type]]);
   return [broadcastTo(ta, shape, op), broadcastTo(tb, shape, op)];
 }
 

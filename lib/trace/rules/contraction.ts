@@ -42,19 +42,23 @@ type DotParams = ParamsOf['dot_general'];
 function dotShape(inputs: readonly TensorType[], params: DotParams): TensorType[] {
   expectArity('dot_general', inputs, 2);
   const [lhs, rhs] = inputs as [TensorType, TensorType];
-  const operands: Array<[string, TensorType]> = [['lhs', lhs], ['rhs', rhs]];
-  const detail =
-    `lhs batch [${params.lhsBatch.join(',')}] contracting [${params.lhsContracting.join(',')}], ` +
-    `rhs batch [${params.rhsBatch.join(',')}] contracting [${params.rhsContracting.join(',')}]`;
-  if (lhs.dtype !== rhs.dtype) throw new ShapeError('dot_general', 'dtype mismatch', operands, detail);
+  const fail = (problem: string): ShapeError =>
+    new ShapeError(
+      'dot_general',
+      problem,
+      [['lhs', lhs], ['rhs', rhs]],
+      `lhs batch [${params.lhsBatch.join(',')}] contracting [${params.lhsContracting.join(',')}], ` +
+        `rhs batch [${params.rhsBatch.join(',')}] contracting [${params.rhsContracting.join(',')}]`,
+    );
+  if (lhs.dtype !== rhs.dtype) throw fail('dtype mismatch');
   const lhsUsed = [...params.lhsBatch, ...params.lhsContracting];
   const rhsUsed = [...params.rhsBatch, ...params.rhsContracting];
   if (!isAxisSet(lhsUsed, lhs.shape.length) || !isAxisSet(rhsUsed, rhs.shape.length)) {
-    throw new ShapeError('dot_general', 'dimension numbers out of range or repeated', operands, detail);
+    throw fail('dimension numbers out of range or repeated');
   }
   const sizesMatch = (l: readonly number[], r: readonly number[]): boolean => l.length === r.length && l.every((axis, i) => lhs.shape[axis] === rhs.shape[r[i]!]);
-  if (!sizesMatch(params.lhsBatch, params.rhsBatch)) throw new ShapeError('dot_general', 'batch dims mismatch', operands, detail);
-  if (!sizesMatch(params.lhsContracting, params.rhsContracting)) throw new ShapeError('dot_general', 'contracting dims mismatch', operands, detail);
+  if (!sizesMatch(params.lhsBatch, params.rhsBatch)) throw fail('batch dims mismatch');
+  if (!sizesMatch(params.lhsContracting, params.rhsContracting)) throw fail('contracting dims mismatch');
   const free = (type: TensorType, used: readonly number[]): number[] => type.shape.filter((_, axis) => !used.includes(axis));
   const shape = [...params.lhsBatch.map((axis) => lhs.shape[axis]!), ...free(lhs, lhsUsed), ...free(rhs, rhsUsed)];
   return [tensorType(params.resultDType ?? lhs.dtype, shape)];

@@ -25,14 +25,15 @@ export const structuralRules: PrimitiveRules<'broadcast_in_dim' | 'reshape' | 't
     shape(inputs, { shape, broadcastDimensions: dims }) {
       expectArity('broadcast_in_dim', inputs, 1);
       const x = inputs[0]!;
-      const detail = `shape [${shape.join(',')}], broadcast_dimensions [${dims.join(',')}]`;
-      if (dims.length !== x.shape.length) throw new ShapeError('broadcast_in_dim', 'needs one broadcast dimension per operand dimension', [['x', x]], detail);
+      const fail = (problem: string): ShapeError =>
+        new ShapeError('broadcast_in_dim', problem, [['x', x]], `shape [${shape.join(',')}], broadcast_dimensions [${dims.join(',')}]`);
+      if (dims.length !== x.shape.length) throw fail('needs one broadcast dimension per operand dimension');
       dims.forEach((axis, i) => {
         if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length || (i > 0 && axis <= dims[i - 1]!)) {
-          throw new ShapeError('broadcast_in_dim', 'broadcast dimensions must be increasing and in range', [['x', x]], detail);
+          throw fail('broadcast dimensions must be increasing and in range');
         }
         const size = x.shape[i]!;
-        if (size !== 1 && size !== shape[axis]) throw new ShapeError('broadcast_in_dim', `operand dimension ${i} (${size}) does not fit result dimension ${axis}`, [['x', x]], detail);
+        if (size !== 1 && size !== shape[axis]) throw fail(`operand dimension ${i} (${size}) does not fit result dimension ${axis}`);
       });
       return [tensorType(x.dtype, shape)];
     },
@@ -75,10 +76,10 @@ export const structuralRules: PrimitiveRules<'broadcast_in_dim' | 'reshape' | 't
       expectArity('slice', inputs, 1);
       const x = inputs[0]!;
       for (const [what, list] of [['start', start], ['limit', limit], ['strides', strides]] as const) expectPerDimension('slice', what, list, x);
-      const detail = `start [${start.join(',')}], limit [${limit.join(',')}], strides [${strides.join(',')}]`;
       const shape = x.shape.map((size, axis) => {
         const [from, to, step] = [start[axis]!, limit[axis]!, strides[axis]!];
         if (!(Number.isInteger(from) && Number.isInteger(to) && Number.isInteger(step)) || from < 0 || to > size || from > to || step < 1) {
+          const detail = `start [${start.join(',')}], limit [${limit.join(',')}], strides [${strides.join(',')}]`;
           throw new ShapeError('slice', `bounds out of range in dimension ${axis}`, [['x', x]], detail);
         }
         return Math.ceil((to - from) / step);
