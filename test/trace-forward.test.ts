@@ -168,6 +168,9 @@ const rows: Row[] = [
     expected: () => [0.5 * (0 + 1 + 2 + 3 + 4)],
   },
   { name: 'stop_gradient', fn: (x) => lax.stopGradient(x), inputs: [a], expected: ([x]) => x! },
+  // composites with no gradient to check
+  { name: 'argmax (first of ties)', fn: (x) => ops.cast(ops.argmax(x, 1), 'f64'), inputs: [ties], expected: () => [1, 1] },
+  { name: 'oneHot', fn: (labels) => ops.oneHot(labels, 3, 'f64'), inputs: [s32([2], [2, 0])], expected: () => [0, 0, 1, 1, 0, 0] },
 ];
 
 t.test('forward pass of every primitive matches a float64 reference', async (t) => {

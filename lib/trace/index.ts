@@ -7,4 +7,6 @@ export { trace, TracedProgram, matchDonations, isTensor, isTensorSpec, type Tens
 export { grad, valueAndGrad, type GradOptions } from './autodiff.js';
 export type { Tree } from './tree.js';
 export * as ops from './ops/index.js';
+export * as lax from './lax.js';
+export { ShapeError } from '../stablehlo/shape.js';
 export { jit, type JitFunction, type JitOptions, type DeviceResult } from './jit.js';

@@ -111,6 +111,20 @@ export function min(x: Tensor, axes?: number | readonly number[], keepDims = fal
   return lax.neg(max(lax.neg(x), axes, keepDims));
 }
 
+/**
+ * Index of the maximum along `axis` (the first one on ties), as s32, the axis removed.
+ * Not differentiable (an integer result). Sync; throws ShapeError.
+ */
+export function argmax(x: Tensor, axis = -1): Tensor {
+  const resolved = normalizeAxis('argmax', axis, x.type);
+  const size = x.shape[resolved]!;
+  const positions = lax.iota(tensorType('s32', x.shape), resolved);
+  const isMax = equal(x, lax.broadcastInDim(lax.reduceMax(x, [resolved]), x.shape, [...x.shape.keys()].filter((d) => d !== resolved)));
+  // the smallest position holding the maximum = -max(-position) over the winners
+  const candidates = lax.select(isMax, lax.neg(positions), lax.constant(-size, positions.type));
+  return lax.neg(lax.reduceMax(candidates, [resolved]));
+}
+
 /** Generalized matrix product (see `stablehlo.dot_general`). Sync; throws ShapeError naming both operands. */
 export function dotGeneral(lhs: Tensor, rhs: Tensor, dims: ParamsOf['dot_general']): Tensor {
   return lax.dotGeneral(lhs, rhs, dims);

@@ -3,7 +3,7 @@
  * mixing with tensors (a number takes the other operand's dtype). Broadcasting is emitted as
  * explicit broadcast_in_dim, whose VJP sums gradients back to each operand's shape.
  */
-import type { DType } from '../../stablehlo/dtype.js';
+import { dtypeKind, type DType } from '../../stablehlo/dtype.js';
 import { ShapeError, broadcastShapes, sameShape, tensorType } from '../../stablehlo/shape.js';
 import * as lax from '../lax.js';
 import type { ComparisonDirection } from '../primitive.js';
@@ -45,13 +45,22 @@ export function broadcastTo(x: Tensor, shape: readonly number[], op = 'broadcast
  */
 export function broadcastPair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (!(a instanceof Tensor) && !(b instanceof Tensor)) return [asTensor(a), asTensor(b)];
-  const ta = a instanceof Tensor ? a : lax.constant(a, (b as Tensor).type);
-  const tb = b instanceof Tensor ? b : lax.constant(b, ta.type);
+  const ta = a instanceof Tensor ? a : numberLike(op, a, b as Tensor, 'lhs');
+  const tb = b instanceof Tensor ? b : numberLike(op, b, ta, 'rhs');
   if (ta.dtype !== tb.dtype) throw new ShapeError(op, 'dtype mismatch', [['lhs', ta.type], ['rhs', tb.type]]);
   if (sameShape(ta.shape, tb.shape)) return [ta, tb];
   const shape = broadcastShapes(ta.shape, tb.shape);
   if (!shape) throw new ShapeError(op, 'shapes do not broadcast', [['lhs', ta.type], ['rhs', tb.type]]);
   return [broadcastTo(ta, shape, op), broadcastTo(tb, shape, op)];
+}
+
+/** The number `value` as a constant like `other`; throws ShapeError naming `op` if it is not a value of that dtype. */
+function numberLike(op: string, value: number, other: Tensor, role: 'lhs' | 'rhs'): Tensor {
+  const kind = dtypeKind(other.dtype);
+  if ((kind !== 'float' && !Number.isInteger(value)) || (kind === 'unsigned' && value < 0) || (kind === 'bool' && value !== 0 && value !== 1)) {
+    throw new ShapeError(op, `the number ${value} is not a ${other.dtype} value`, [[role === 'lhs' ? 'rhs' : 'lhs', other.type]]);
+  }
+  return lax.constant(value, other.type);
 }
 
 function binary(op: string, apply: (a: Tensor, b: Tensor) => Tensor): (a: TensorLike, b: TensorLike) => Tensor {

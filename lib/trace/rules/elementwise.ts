@@ -4,7 +4,7 @@
  * broadcasting happens in `ops.ts`, as explicit broadcast_in_dim, so its VJP undoes it).
  */
 import { i64, denseElements, stablehloEnum } from '../../stablehlo/attributes.js';
-import { dtypeKind, isFloatDType } from '../../stablehlo/dtype.js';
+import { dtypeKind, formatScalar, isFloatDType } from '../../stablehlo/dtype.js';
 import { ShapeError, elementCount, tensorType, type TensorType } from '../../stablehlo/shape.js';
 import * as lax from '../lax.js';
 import type { Tensor } from '../tensor.js';
@@ -144,6 +144,13 @@ export const elementwiseRules: PrimitiveRules<Binary | Unary | 'compare' | 'sele
       const count = elementCount(params.type.shape);
       if (typeof params.value === 'object' && params.value.length !== count) {
         throw new ShapeError('constant', `${params.value.length} values for ${count} elements`, [['result', params.type]]);
+      }
+      if (typeof params.value !== 'object') {
+        try {
+          formatScalar(params.value, params.type.dtype);
+        } catch (error) {
+          throw new ShapeError('constant', (error as Error).message, [['result', params.type]]);
+        }
       }
       return [params.type];
     },
