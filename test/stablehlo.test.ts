@@ -4,7 +4,7 @@
  * Regenerate the goldens with `UPDATE_GOLDEN=1 npx tap test/stablehlo.test.ts` and review the diff.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   ModuleBuilder,
   ShapeError,
@@ -22,7 +22,7 @@ import { openTestRuntime } from './helpers/runtime.js';
 const goldenDir = new URL('./golden/', import.meta.url);
 
 /** Compares `text` with the golden file `name`, or rewrites it when UPDATE_GOLDEN is set. */
-function matchGolden(t: Tap.Test, name: string, text: string): void {
+function matchGolden(t: Test, name: string, text: string): void {
   const file = new URL(name, goldenDir);
   if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
   t.equal(text, readFileSync(file, 'utf8'), `${name} matches its golden text`);

@@ -14,12 +14,22 @@ import { currentTrace, Tensor, type Equation, type Trace } from './tensor.js';
 import { flattenTree, type Tree } from './tree.js';
 
 /** Which arguments to differentiate, and whether `fn` returns auxiliary outputs. */
-export interface GradOptions {
+export interface GradOptions<N extends number | readonly number[] = number | readonly number[], H extends boolean = boolean> {
   /** Argument positions to differentiate (default 0). A number gives one gradient, an array an array of them. */
-  readonly argnums?: number | readonly number[];
+  readonly argnums?: N;
   /** If true, `fn` returns `[loss, ...aux]`: only `loss` is differentiated, `aux` is returned alongside. */
-  readonly hasAux?: boolean;
+  readonly hasAux?: H;
 }
+
+/** The gradients' type: each differentiated argument's own type (a tensor or a tree of them). */
+export type GradientsOf<A extends readonly unknown[], N> = N extends number
+  ? A[N]
+  : N extends readonly number[]
+    ? { -readonly [K in keyof N]: N[K] extends number ? A[N[K]] : never }
+    : never;
+
+/** What `fn` returns after the loss when `hasAux` is set. */
+export type AuxOf<R> = R extends readonly [unknown, ...infer Aux] ? Aux : unknown[];
 
 /**
  * `fn` turned into a function returning `[value, gradients]`, where `value` is `fn`'s result
@@ -28,12 +38,16 @@ export interface GradOptions {
  * their gradient is all zeros. Broadcasting inside `fn` is undone (gradients have the
  * arguments' shapes). Call it inside `trace`/`jit`. The returned function is sync and throws
  * Error outside a trace, TypeError if `fn` does not return a scalar float tensor or an argnum
- * is out of range, ShapeError from any op.
+ * is out of range, ShapeError from any op. Sync.
  */
-export function valueAndGrad(fn: (...args: any[]) => unknown, options: GradOptions = {}): (...args: any[]) => [unknown, unknown] {
-  const single = typeof (options.argnums ?? 0) === 'number';
-  const argnums = typeof options.argnums === 'object' ? options.argnums : [options.argnums ?? 0];
-  return (...args: unknown[]) => {
+export function valueAndGrad<F extends (...args: any[]) => unknown, const N extends number | readonly number[] = 0, H extends boolean = false>(
+  fn: F,
+  options: GradOptions<N, H> = {},
+): (...args: Parameters<F>) => [ReturnType<F>, GradientsOf<Parameters<F>, N>] {
+  const requested: number | readonly number[] = options.argnums ?? 0;
+  const single = typeof requested === 'number';
+  const argnums: readonly number[] = typeof requested === 'number' ? [requested] : requested;
+  return (...args: Parameters<F>) => {
     const trace = currentTrace('grad');
     for (const argnum of argnums) {
       if (!Number.isInteger(argnum) || argnum < 0 || argnum >= args.length) {
@@ -41,7 +55,7 @@ export function valueAndGrad(fn: (...args: any[]) => unknown, options: GradOptio
       }
     }
     // Differentiated leaves get fresh identity copies, so an argument passed twice gets two gradients.
-    const callArgs = [...args];
+    const callArgs: unknown[] = [...args];
     const differentiated = argnums.map((argnum) => {
       const flat = flattenTree(args[argnum], isTensor, `grad argument ${argnum}`, 'a Tensor');
       const copies = flat.leaves.map((leaf) => (isFloatDType(leaf.dtype) ? lax.bind('reshape', [leaf], { shape: leaf.shape })[0]! : leaf));
@@ -60,20 +74,26 @@ export function valueAndGrad(fn: (...args: any[]) => unknown, options: GradOptio
     const gradients = differentiated.map(({ flat, copies }) =>
       flat.unflatten(copies.map((copy) => cotangents.get(copy) ?? lax.fullLike(copy, 0))),
     );
-    return [result, single ? gradients[0] : gradients];
+    return [result as ReturnType<F>, (single ? gradients[0] : gradients) as GradientsOf<Parameters<F>, N>];
   };
 }
 
 /**
  * `fn` turned into a function returning the gradient of its scalar result with respect to the
  * arguments named by `argnums` (see {@link valueAndGrad}; with `hasAux`, returns
- * `[gradients, aux]`). Same errors as {@link valueAndGrad}.
+ * `[gradients, aux]`). Sync to build; the returned function is sync and throws like
+ * {@link valueAndGrad}'s.
  */
-export function grad(fn: (...args: any[]) => unknown, options: GradOptions = {}): (...args: any[]) => unknown {
+export function grad<F extends (...args: any[]) => unknown, const N extends number | readonly number[] = 0, H extends boolean = false>(
+  fn: F,
+  options: GradOptions<N, H> = {},
+): (...args: Parameters<F>) => H extends true ? [GradientsOf<Parameters<F>, N>, AuxOf<ReturnType<F>>] : GradientsOf<Parameters<F>, N> {
   const withValue = valueAndGrad(fn, options);
-  return (...args: unknown[]) => {
+  return (...args) => {
     const [value, gradients] = withValue(...args);
-    return options.hasAux ? [gradients, (value as Tree<Tensor>[]).slice(1)] : gradients;
+    return (options.hasAux ? [gradients, (value as Tree<Tensor>[]).slice(1)] : gradients) as H extends true
+      ? [GradientsOf<Parameters<F>, N>, AuxOf<ReturnType<F>>]
+      : GradientsOf<Parameters<F>, N>;
   };
 }
 

@@ -4,7 +4,7 @@
  */
 export { Tensor } from './tensor.js';
 export { trace, TracedProgram, matchDonations, isTensor, isTensorSpec, type TensorSpec, type TraceOptions, type Alias } from './program.js';
-export { grad, valueAndGrad, type GradOptions } from './autodiff.js';
+export { grad, valueAndGrad, type GradOptions, type GradientsOf, type AuxOf } from './autodiff.js';
 export type { Tree } from './tree.js';
 export * as ops from './ops/index.js';
 export * as lax from './lax.js';

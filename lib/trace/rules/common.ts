@@ -7,7 +7,7 @@ import type { Block, FunctionBuilder, Value } from '../../stablehlo/builder.js';
 import { dtypeKind, isFloatDType, type DType } from '../../stablehlo/dtype.js';
 import { ShapeError, sameType, tensorType, type TensorType } from '../../stablehlo/shape.js';
 
-/** Role names for error messages: `x` for one operand, `lhs`/`rhs` for two, `operand0..` beyond. */
+/** Role names for error messages: `x` for one operand, `lhs`/`rhs` for two, `operand0..` beyond. Sync. */
 export function roles(inputs: readonly TensorType[], names?: readonly string[]): Array<[string, TensorType]> {
   const defaults = inputs.length === 1 ? ['x'] : inputs.length === 2 ? ['lhs', 'rhs'] : inputs.map((_, i) => `operand${i}`);
   return inputs.map((type, i) => [names?.[i] ?? defaults[i]!, type]);
