@@ -1,8 +1,8 @@
 /**
  * BERT's "basic" tokenization: text cleaning, CJK splitting, whitespace splitting,
  * lowercasing and accent stripping, punctuation splitting. Its output words go to
- * WordPiece. Semantics follow Hugging Face's BERT tokenizers; see `LowercaseRule` for
- * the one place where the Rust-backed and the pure-Python implementations differ.
+ * WordPiece. Semantics follow Hugging Face's BERT tokenizers; see `HfImplementation` for
+ * where the Rust-backed and the pure-Python implementations differ.
  */
 import {
   CHAR_CJK,
@@ -16,17 +16,19 @@ import {
 } from './char-classes.js';
 
 /**
- * Which implementation's lowercasing (and the details that go with it) to reproduce:
- * - `'per-char'`: `transformers.BertTokenizer` in transformers 5 (and every "fast"
- *   tokenizer, e.g. `AutoTokenizer` in transformers 4): the Rust `tokenizers`
- *   BertNormalizer lowercases each character alone, so a word-final capital sigma
- *   becomes "σ"; accents are stripped before lowercasing; no NFC step.
- * - `'python'`: the pure-Python tokenizer (`BertTokenizerLegacy` in transformers 5,
- *   `BertTokenizer` in transformers 4): `str.lower()` per whitespace-separated word, so a
- *   word-final capital sigma becomes "ς"; the text is NFC-normalized first; the CJK
- *   table includes U+2B820-U+2B91F.
+ * Which of Hugging Face's two BERT tokenizer implementations to reproduce exactly:
+ * - `'fast'`: `transformers.BertTokenizer` in transformers 5 and every "fast" tokenizer
+ *   (e.g. `AutoTokenizer` in transformers 4), backed by the Rust `tokenizers` library. Its
+ *   BertNormalizer lowercases each character alone, so a word-final capital sigma becomes
+ *   "σ" ("ΟΔΟΣ" -> "οδοσ"); accents are stripped before lowercasing; no NFC step; pair
+ *   truncation gives the odd token to the longer sequence (the second on ties).
+ * - `'legacy'`: the pure-Python tokenizer (`BertTokenizerLegacy` in transformers 5, the
+ *   slow `BertTokenizer` of transformers 4): `str.lower()` per whitespace-separated word,
+ *   so a word-final capital sigma becomes "ς" ("ΟΔΟΣ" -> "οδος"); the text is
+ *   NFC-normalized first; the CJK table includes U+2B820-U+2B91F; pair truncation
+ *   differs from the fast one in where an odd token goes (see `truncatePair`).
  */
-export type LowercaseRule = 'per-char' | 'python';
+export type HfImplementation = 'fast' | 'legacy';
 
 /** Options of the basic tokenizer; the names mirror `tokenizer_config.json`. */
 export interface BasicTokenizerOptions {
@@ -36,8 +38,8 @@ export interface BasicTokenizerOptions {
   stripAccents: boolean | undefined;
   /** Put spaces around CJK ideographs so each becomes a word. */
   tokenizeChineseChars: boolean;
-  /** Which Hugging Face implementation to match; see `LowercaseRule`. */
-  lowercaseRule: LowercaseRule;
+  /** Which Hugging Face implementation to match; see `HfImplementation`. */
+  implementation: HfImplementation;
 }
 
 function lowercaseAscii(word: string): string {
@@ -80,14 +82,14 @@ export class BasicTokenizer {
   private readonly lower: boolean;
   private readonly strip: boolean;
   private readonly cjkMask: number;
-  private readonly pythonRule: boolean;
+  private readonly legacy: boolean;
 
   /** Creates a basic tokenizer. Synchronous; never throws. */
   constructor(options: BasicTokenizerOptions) {
     this.lower = options.doLowerCase;
     this.strip = options.stripAccents ?? options.doLowerCase;
-    this.pythonRule = options.lowercaseRule === 'python';
-    this.cjkMask = options.tokenizeChineseChars ? CHAR_CJK | (this.pythonRule ? CHAR_CJK_PYTHON_ONLY : 0) : 0;
+    this.legacy = options.implementation === 'legacy';
+    this.cjkMask = options.tokenizeChineseChars ? CHAR_CJK | (this.legacy ? CHAR_CJK_PYTHON_ONLY : 0) : 0;
   }
 
   /**
@@ -143,7 +145,7 @@ export class BasicTokenizer {
     let normalized = word;
     if (isAscii(word)) {
       if (this.lower) normalized = lowercaseAscii(word);
-    } else if (this.pythonRule) {
+    } else if (this.legacy) {
       normalized = word.normalize('NFC');
       if (this.lower) normalized = normalized.toLowerCase();
       if (this.strip) normalized = stripAccents(normalized);

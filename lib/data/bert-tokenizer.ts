@@ -19,7 +19,7 @@ import {
   readTokenizerSettings,
   readVocabFile,
 } from '../io/hf-tokenizer-files.js';
-import { BasicTokenizer, type LowercaseRule } from './basic-tokenizer.js';
+import { BasicTokenizer, type HfImplementation } from './basic-tokenizer.js';
 import { type Vocabulary, WordPiece, vocabularyFromTokens } from './wordpiece.js';
 import { truncatePair } from './truncation.js';
 
@@ -31,8 +31,12 @@ export interface BertTokenizerOptions {
   stripAccents?: boolean | null;
   /** Split CJK ideographs into single-character words. Default `true`. */
   tokenizeChineseChars?: boolean;
-  /** Which HF implementation to match (see `LowercaseRule`). Default `'per-char'`. */
-  lowercaseRule?: LowercaseRule;
+  /**
+   * Which HF implementation to match token for token (see `HfImplementation`): `'fast'`
+   * (default) = transformers 5 `BertTokenizer` / any fast tokenizer; `'legacy'` = the
+   * pure-Python `BertTokenizerLegacy` (transformers 4 slow `BertTokenizer`).
+   */
+  implementation?: HfImplementation;
   /** Words longer than this (code points) become `[UNK]`. Default 100. */
   maxInputCharsPerWord?: number;
   /** Special token strings; default BERT's. */
@@ -88,6 +92,8 @@ export class BertTokenizer {
   readonly maskId: number | undefined;
   /** Default max length (HF `model_max_length`), if known. */
   readonly modelMaxLength: number | undefined;
+  /** The HF implementation this tokenizer reproduces. */
+  readonly implementation: HfImplementation;
   /** The effective settings, as written back to `tokenizer_config.json`. */
   readonly settings: Readonly<BertTokenizerSettings>;
 
@@ -114,6 +120,7 @@ export class BertTokenizer {
     this.maskId = ids.get(special.maskToken);
     this.modelMaxLength = options.modelMaxLength;
     const doLowerCase = options.doLowerCase ?? true;
+    this.implementation = options.implementation ?? 'fast';
     this.settings = {
       doLowerCase,
       stripAccents: options.stripAccents ?? null,
@@ -125,7 +132,7 @@ export class BertTokenizer {
       doLowerCase,
       stripAccents: options.stripAccents ?? undefined,
       tokenizeChineseChars: this.settings.tokenizeChineseChars,
-      lowercaseRule: options.lowercaseRule ?? 'per-char',
+      implementation: this.implementation,
     });
     this.wordPiece = new WordPiece(this.vocabulary, this.unkId, options.maxInputCharsPerWord ?? 100);
     const never = [special.unkToken, special.sepToken, special.padToken, special.clsToken, special.maskToken];
@@ -228,7 +235,7 @@ export class BertTokenizer {
       if (maxLength < specials) {
         throw new RangeError(`BertTokenizer.encode: maxLength ${maxLength} leaves no room for ${specials} special tokens`);
       }
-      [first, second] = truncatePair(first, second, maxLength - specials);
+      [first, second] = truncatePair(first, second, maxLength - specials, this.implementation);
     }
     const inputIds = [this.clsId, ...first, this.sepId];
     const tokenTypeIds = new Array<number>(inputIds.length).fill(0);

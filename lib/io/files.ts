@@ -13,7 +13,7 @@ import path from 'node:path';
  * the message starts with it and says what is wrong.
  */
 export class FileFormatError extends Error {
-  override readonly name = 'FileFormatError';
+  override readonly name: string = 'FileFormatError';
 
   /**
    * @param file the path of the offending file.

@@ -1,12 +1,12 @@
 """Reference token ids from Hugging Face transformers, for the TypeScript parity tests.
 
-Reads one JSON request on stdin:
+Reads a JSON list of requests on stdin, each
   {"vocab": path, "impl": "fast" | "legacy", "do_lower_case": bool,
    "strip_accents": bool | null, "tokenize_chinese_chars": bool,
    "cases": [{"text": str, "pair": str | null, "max_length": int | null}]}
-and writes a JSON list on stdout, one {"input_ids", "token_type_ids", "attention_mask"}
-per case. "fast" is transformers.BertTokenizer (Rust tokenizers backend in transformers 5),
-"legacy" is the pure-Python BertTokenizerLegacy. With max_length the case is truncated
+and writes a JSON list on stdout with, per request, a list of
+{"input_ids", "token_type_ids", "attention_mask"}, one per case. "fast" is
+transformers.BertTokenizer (Rust tokenizers backend in transformers 5), "legacy" is the pure-Python BertTokenizerLegacy. With max_length the case is truncated
 (longest_first) and padded to max_length, as BertTokenizer(text, pair, max_length=...,
 truncation=True, padding="max_length").
 """
@@ -36,17 +36,19 @@ def make_tokenizer(request):
 
 
 def encode(tokenizer, case):
-    kwargs = {}
+    kwargs = dict(return_token_type_ids=True, return_attention_mask=True)
     if case.get("max_length") is not None:
-        kwargs = dict(max_length=case["max_length"], truncation=True, padding="max_length")
+        kwargs.update(max_length=case["max_length"], truncation=True, padding="max_length")
     out = tokenizer(case["text"], case.get("pair"), **kwargs)
     return {key: list(out[key]) for key in ("input_ids", "token_type_ids", "attention_mask")}
 
 
 def main():
-    request = json.load(sys.stdin)
-    tokenizer = make_tokenizer(request)
-    json.dump([encode(tokenizer, case) for case in request["cases"]], sys.stdout)
+    answers = []
+    for request in json.load(sys.stdin):
+        tokenizer = make_tokenizer(request)
+        answers.append([encode(tokenizer, case) for case in request["cases"]])
+    json.dump(answers, sys.stdout)
 
 
 if __name__ == "__main__":
