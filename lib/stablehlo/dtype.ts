@@ -35,9 +35,6 @@ const ELEMENTS: Record<DType, ElementInfo> = {
   pred: { mlir: 'i1', kind: 'bool', bits: 1 },
 };
 
-/** Every dtype a traced program may use. */
-export const ALL_DTYPES = Object.keys(ELEMENTS) as DType[];
-
 /** The MLIR element type of `dtype` (`s32` -> `i32`, `u8` -> `ui8`, `pred` -> `i1`). Sync. */
 export function mlirElementType(dtype: DType): string {
   return ELEMENTS[dtype].mlir;
@@ -57,11 +54,6 @@ export function isFloatDType(dtype: DType): boolean {
 export function isIntegerDType(dtype: DType): boolean {
   const kind = ELEMENTS[dtype].kind;
   return kind === 'signed' || kind === 'unsigned';
-}
-
-/** Bit width of one element. Sync. */
-export function dtypeBits(dtype: DType): number {
-  return ELEMENTS[dtype].bits;
 }
 
 const FLOAT_SPECIALS: Record<'f32' | 'f64' | 'bf16' | 'f16', { inf: string; negInf: string; nan: string }> = {

@@ -30,19 +30,20 @@ function printOperations(block: Block, indent: string, out: string[]): void {
 }
 
 function printOperation(op: Operation, indent: string, out: string[]): void {
-  out.push(indent);
-  if (op.results.length === 1) out.push(op.results[0]!.name, ' = ');
-  else if (op.results.length > 1) out.push(op.results[0]!.name.split('#')[0]!, ':', String(op.results.length), ' = ');
-  out.push('"', op.name, '"(', names(op.operands), ')');
-  if (op.regions.length > 0) {
-    out.push(' (');
-    op.regions.forEach((region, i) => {
-      if (i > 0) out.push(', ');
-      printRegion(region, indent, out);
-    });
-    out.push(')');
+  const results = op.results.length;
+  const assigned = results === 0 ? '' : results === 1 ? `${op.results[0]!.name} = ` : `${op.results[0]!.name.split('#')[0]!}:${results} = `;
+  const head = `${indent}${assigned}"${op.name}"(${names(op.operands)})`;
+  const tail = `${printAttributeDictionary(op.attributes, ' ')} : ${functionType(op.operands, op.results)}\n`;
+  if (op.regions.length === 0) {
+    out.push(head + tail);
+    return;
   }
-  out.push(printAttributeDictionary(op.attributes, ' '), ' : ', functionType(op.operands, op.results), '\n');
+  out.push(`${head} (`);
+  op.regions.forEach((region, i) => {
+    if (i > 0) out.push(', ');
+    printRegion(region, indent, out);
+  });
+  out.push(`)${tail}`);
 }
 
 function printRegion(block: Block, indent: string, out: string[]): void {
@@ -57,13 +58,19 @@ function printReturn(name: string, values: readonly Value[]): string {
 }
 
 function names(values: readonly Value[]): string {
-  return values.map((value) => value.name).join(', ');
+  let text = '';
+  for (let i = 0; i < values.length; i++) text += i === 0 ? values[i]!.name : `, ${values[i]!.name}`;
+  return text;
+}
+
+function typeList(values: readonly Value[]): string {
+  let text = '';
+  for (let i = 0; i < values.length; i++) text += i === 0 ? mlirTensorType(values[i]!.type) : `, ${mlirTensorType(values[i]!.type)}`;
+  return text;
 }
 
 function functionType(operands: readonly Value[], results: readonly Value[]): string {
-  const inputs = operands.map((value) => mlirTensorType(value.type)).join(', ');
-  const outputs = results.map((value) => mlirTensorType(value.type));
-  return `(${inputs}) -> ${outputs.length === 1 ? outputs[0] : `(${outputs.join(', ')})`}`;
+  return `(${typeList(operands)}) -> ${results.length === 1 ? mlirTensorType(results[0]!.type) : `(${typeList(results)})`}`;
 }
 
 function printAttributeDictionary(attributes: ReadonlyArray<readonly [string, Attribute]>, prefix: string): string {

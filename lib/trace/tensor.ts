@@ -120,11 +120,6 @@ export function currentTrace(op: string): Trace {
   return trace;
 }
 
-/** True while some trace is recording. Sync. */
-export function isTracing(): boolean {
-  return traceStack.length > 0;
-}
-
 /** Runs `body` with `trace` as the current trace. Sync; rethrows what `body` throws. */
 export function withTrace<T>(trace: Trace, body: () => T): T {
   traceStack.push(trace);

@@ -10,7 +10,7 @@ import type { PrimitiveRules } from '../primitive.js';
 import { expectArity, expectPerDimension, roles } from './common.js';
 
 /** Axes of `outputShape` that a broadcast from `operandShape` via `dims` created or stretched. Sync. */
-export function broadcastedAxes(operandShape: readonly number[], outputShape: readonly number[], dims: readonly number[]): number[] {
+function broadcastedAxes(operandShape: readonly number[], outputShape: readonly number[], dims: readonly number[]): number[] {
   const axes: number[] = [];
   for (let axis = 0; axis < outputShape.length; axis++) {
     const source = dims.indexOf(axis);
