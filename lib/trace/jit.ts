@@ -68,8 +68,10 @@ const isDeviceArray = (value: unknown): value is DeviceArray => value instanceof
 
 /**
  * Wraps `fn` (a function over Tensors returning a tensor or a tree of them) into an async
- * function over DeviceArrays, compiled once per input signature. Sync; the returned function
- * is async (see {@link JitFunction}). Throws RangeError for a bad replica count.
+ * function over DeviceArrays, compiled once per input signature. JS values `fn` closes over
+ * (learning rates, flags) are baked into the program at its first trace, as in JAX. Sync; the
+ * returned function is async (see {@link JitFunction}). Throws RangeError for a bad replica
+ * count.
  */
 export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOptions): JitFunction<F> {
   const replicas = options.replicas ?? 1;
