@@ -76,7 +76,7 @@ t.test('float64 values and gradients match a hand-written reference', async (t) 
 
 t.test('donated arguments are reused for outputs and deleted', async (t) => {
   const rt = await openTestRuntime();
-  const update = jit((params: { w: Tensor }, g: Tensor) => ({ w: ops.sub(params.w, ops.mul(g, 0.5)) }), { runtime: rt, donateArgnums: [0] });
+  const update = jit((params: { w: Tensor }, g: Tensor) => ops.mapTensors((p) => ops.sub(p, ops.mul(g, 0.5)), params), { runtime: rt, donateArgnums: [0] });
   t.match(update.lower({ w: { dtype: 'f32', shape: [3] } }, { dtype: 'f32', shape: [3] }).text, /%arg0: tensor<3xf32> \{tf\.aliasing_output = 0 : i32\}/);
   const w = await rt.put(new Float32Array([1, 2, 3]), [3]);
   const g = await rt.put(new Float32Array([2, 2, 2]), [3]);
@@ -85,6 +85,8 @@ t.test('donated arguments are reused for outputs and deleted', async (t) => {
   t.ok(w.isDeleted, 'the donated input is gone');
   t.notOk(g.isDeleted, 'the other input is kept');
   update.dispose();
+  const mismatched = jit((a: { w: Tensor }, b: Tensor[]) => ops.mapTensors((x, y) => ops.add(x, y!), a, b as unknown as { w: Tensor }), { runtime: rt });
+  await t.rejects(mismatched({ w: g }, [g]), { name: 'TypeError', message: 'mapTree: tree 1 has a different structure than tree 0' });
 });
 
 t.test('bf16 matmul accumulating in f32, and its gradient', async (t) => {

@@ -67,3 +67,20 @@ function describeValue(value: unknown): string {
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * Applies `fn` leaf by leaf to trees of one structure (`first` and each of `others`), e.g. an
+ * optimizer update over parameter and gradient dicts; returns a tree of that structure.
+ * Sync; throws TypeError if the trees' structures differ or a value is not a leaf, array or
+ * plain object.
+ */
+export function mapTree<L, M>(isLeaf: (value: unknown) => value is L, fn: (...leaves: L[]) => M, first: Tree<L>, ...others: Tree<L>[]): Tree<M> {
+  const flat = flattenTree(first, isLeaf, 'mapTree', 'a leaf');
+  const structure = flat.describe(() => '*');
+  const rest = others.map((other, i) => {
+    const flatOther = flattenTree(other, isLeaf, 'mapTree', 'a leaf');
+    if (flatOther.describe(() => '*') !== structure) throw new TypeError(`mapTree: tree ${i + 1} has a different structure than tree 0`);
+    return flatOther.leaves;
+  });
+  return flat.unflatten(flat.leaves.map((leaf, i) => fn(leaf, ...rest.map((leaves) => leaves[i]!))));
+}

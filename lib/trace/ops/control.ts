@@ -7,7 +7,7 @@ import { ShapeError, tensorType } from '../../stablehlo/shape.js';
 import * as lax from '../lax.js';
 import { isTensor } from '../program.js';
 import type { Tensor } from '../tensor.js';
-import { flattenTree, type Tree } from '../tree.js';
+import { flattenTree, mapTree, type Tree } from '../tree.js';
 import { div, less, add } from './math.js';
 
 /**
@@ -45,6 +45,15 @@ export function forLoop<S extends Tree<Tensor>>(count: number, body: (i: Tensor,
     [index, init],
   );
   return final;
+}
+
+/**
+ * `fn` applied leaf by leaf to tensor trees of one structure, e.g.
+ * `mapTensors((p, g) => ops.sub(p, ops.mul(g, lr)), params, grads)`. Sync; throws TypeError if
+ * the structures differ, and whatever `fn` throws.
+ */
+export function mapTensors<T extends Tree<Tensor>>(fn: (...leaves: Tensor[]) => Tensor, first: T, ...others: T[]): T {
+  return mapTree(isTensor, fn, first, ...others) as T;
 }
 
 /** Replica groups: a count R means one group of replicas 0..R-1. */
