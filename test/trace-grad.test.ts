@@ -94,7 +94,19 @@ const rows: Row[] = [
   { name: 'crossEntropy (integer labels)', fn: (logits, labels) => ops.crossEntropy(logits, labels), inputs: [wave([3, 4], 0, 2), s32([3], [2, 0, 3])] },
   { name: 'dropout (fixed key)', fn: (x, k) => ops.dropout(ops.tanh(x), 0.3, k)[0], inputs: [wave([4, 4]), key] },
   { name: 'sigmoid', fn: (x) => ops.sigmoid(x), inputs: [wave([2, 3])] },
+  { name: 'attention layer (2 heads, mask, residual, layerNorm, gelu)', fn: attentionLayer, inputs: [wave([2, 3, 4]), wave([4, 4], 1, 0.5), wave([4, 4], 2, 0.5), positive([4]), wave([4], 3), s32([2, 3], [1, 1, 1, 1, 1, 0])] },
 ];
+
+/** A small BERT-style self-attention block over x [B=2, S=3, H=4] with 2 heads; `mask` [B, S] (s32) is 1 for real tokens. */
+function attentionLayer(x: Tensor, wq: Tensor, wo: Tensor, gamma: Tensor, beta: Tensor, mask: Tensor): Tensor {
+  const heads = (t: Tensor) => ops.transpose(ops.reshape(t, [2, 3, 2, 2]), [0, 2, 1, 3]); // [B, heads, S, 2]
+  const q = heads(ops.matmul(x, wq));
+  const scores = ops.div(ops.matmul(q, ops.transpose(q, [0, 1, 3, 2])), Math.SQRT2); // [B, heads, S, S]
+  const bias = ops.mul(ops.sub(1, ops.reshape(ops.cast(mask, 'f64'), [2, 1, 1, 3])), -10000);
+  const context = ops.matmul(ops.softmax(ops.add(scores, bias), -1), q); // [B, heads, S, 2]
+  const merged = ops.reshape(ops.transpose(context, [0, 2, 1, 3]), [2, 3, 4]);
+  return ops.gelu(ops.layerNorm(ops.add(x, ops.matmul(merged, wo)), gamma, beta, { eps: 1e-5 }));
+}
 
 /** Fixed weights reducing an output of `shape` to a scalar. */
 const weightsFor = (shape: readonly number[]): Tensor => ops.constant(Array.from({ length: count([...shape]) }, (_, i) => 0.5 + Math.cos(2.1 * i) ** 2), shape, 'f64');
