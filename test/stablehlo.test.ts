@@ -127,6 +127,19 @@ t.test('golden programs compile on the CPU plugin', async (t) => {
   }
 });
 
+t.test('a golden program runs on the CPU plugin', async (t) => {
+  const rt = await openTestRuntime();
+  const executable = await rt.compile(readFileSync(new URL('elementwise.mlir', goldenDir), 'utf8'));
+  const a = await rt.put(new Float32Array([0, 0.25, -1, 2]), [4]);
+  const b = await rt.put(new Float32Array([0, 0.25, 0.5, 1]), [4]);
+  const [[out]] = await executable.execute([a, b]);
+  const got = Array.from((await out!.toHost()) as Float32Array);
+  // 2 * erf(a + b): erf(0.5) = 0.5204998778, erf(-0.5) = -0.5204998778, erf(3) = 0.9999779095
+  const expected = [0, 1.0409997556, -1.0409997556, 1.999955819];
+  t.ok(got.every((v, i) => Math.abs(v - expected[i]!) < 1e-6), 'values', { got, expected });
+  executable.dispose();
+});
+
 t.test('donated parameters are aliased to the outputs of the same type', async (t) => {
   const text = goldens[3]!.build().text;
   t.match(text, /%arg0: tensor<3x4xf32> \{tf\.aliasing_output = 0 : i32\}, %arg1: tensor<4xf32> \{tf\.aliasing_output = 1 : i32\}/);
