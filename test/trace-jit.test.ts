@@ -159,3 +159,14 @@ t.test('a train-step shape: K steps over a slab in one while loop', async (t) =>
   t.ok(got.every((v, i) => Math.abs(v - w[i]!) < 1e-12), 'same parameters as three host-side steps', { got, w });
   train.dispose();
 });
+
+t.test('nested loops capture tensors of every enclosing function', async (t) => {
+  const rt = await openTestRuntime();
+  // outer 3 times, inner 2 times: total += step, where step is an argument of the top level
+  const count = jit(
+    (step: Tensor) => ops.forLoop(3, (_i, total: Tensor) => ops.forLoop(2, (_j, inner: Tensor) => ops.add(inner, step), total), ops.zeros([], 'f64')),
+    { runtime: rt },
+  );
+  t.same(await hostNumbers(await count(await rt.put(new Float64Array([0.5]), []))), [3]);
+  count.dispose();
+});
