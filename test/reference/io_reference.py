@@ -4,8 +4,9 @@ Subcommands (results as JSON on stdout):
   torch-save OUT_BIN OUT_SAFETENSORS   torch.save a state dict of many dtypes and layouts
                                        (non-contiguous, shared storage, scalar, empty) and
                                        save its contiguous copy with safetensors
-  evil OUT_BIN GLOBAL                  write a torch-style zip checkpoint whose pickle calls
-                                       GLOBAL ("os.system" or "builtins.eval")
+  evil OUT_BIN GLOBAL MARKER           write a torch-style zip checkpoint whose pickle calls
+                                       GLOBAL ("os.system", "builtins.eval", or "torch":
+                                       torch.save of an object reducing to os.system)
   summary FILE                         per tensor of a .safetensors file: dtype, shape, sum
                                        and the first 8 values (float64), read by safetensors
   load-dir DIR TEXT                    load DIR with BertForSequenceClassification and
@@ -61,18 +62,35 @@ def torch_save(out_bin, out_safetensors):
     json.dump(describe(state), sys.stdout)
 
 
-def evil(out_bin, global_name):
+def evil(out_bin, global_name, marker):
+    """A checkpoint whose pickle calls GLOBAL with a command that would create MARKER:
+    "torch" lets torch.save pickle an object reducing to os.system (pickled as
+    posix.system); "os.system" / "builtins.eval" write that exact GLOBAL opcode."""
     import os
-    import builtins
+    import zipfile
+
     import torch
 
-    target = {"os.system": os.system, "builtins.eval": builtins.eval}[global_name]
+    command = f"touch {marker}"
+    if global_name == "torch":
 
-    class Payload:
-        def __reduce__(self):
-            return (target, ("print('owned')",) if target is builtins.eval else ("true",))
+        class Payload:
+            def __reduce__(self):
+                return (os.system, (command,))
 
-    torch.save({"weight": torch.zeros(2), "payload": Payload()}, out_bin)
+        torch.save({"weight": torch.zeros(2), "payload": Payload()}, out_bin)
+    else:
+        module, name = global_name.split(".")
+        argument = command if name == "system" else f"__import__('os').system({command!r})"
+        encoded = argument.encode()
+        pickle = (
+            b"\x80\x02c" + f"{module}\n{name}\n".encode()
+            + b"X" + len(encoded).to_bytes(4, "little") + encoded + b"\x85R."
+        )
+        with zipfile.ZipFile(out_bin, "w") as archive:
+            archive.writestr("evil/data.pkl", pickle)
+            archive.writestr("evil/byteorder", "little")
+            archive.writestr("evil/version", "3\n")
     json.dump({"written": out_bin}, sys.stdout)
 
 
