@@ -8,6 +8,7 @@
         "native/addon.cc",
         "native/buffer.cc",
         "native/client.cc",
+        "native/completion.cc",
         "native/executable.cc",
         "native/handles.cc",
         "native/js_glue.cc",

@@ -4,6 +4,7 @@
 
 #include "buffer.h"
 #include "client.h"
+#include "completion.h"
 #include "executable.h"
 #include "js_glue.h"
 #include "plugin.h"
@@ -47,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->client_class = Napi::Persistent(client);
   data->buffer_class = Napi::Persistent(buffer);
   data->executable_class = Napi::Persistent(executable);
+  data->completions = std::make_unique<CompletionQueue>(env);
   exports.Set("Plugin", plugin);
   exports.Set("Client", client);
   exports.Set("Buffer", buffer);

@@ -1,6 +1,7 @@
 #include "executable.h"
 
 #include "buffer.h"
+#include "completion.h"
 #include "js_glue.h"
 
 namespace pjrt {
@@ -201,48 +202,41 @@ Napi::Value Executable::Execute(const Napi::CallbackInfo& info) {
     Napi::Value launch = options.Get("launchId");
     if (launch.IsNumber()) launch_id = launch.As<Napi::Number>().Int32Value();
   }
+  // PJRT execution is asynchronous: the call enqueues the work and returns output buffers at
+  // once; completion arrives through the events (CompletionQueue), with no thread-pool hop.
+  const PJRT_Api* api = handle->client->api();
   const size_t num_outputs = handle->num_outputs;
   auto outputs = std::make_shared<std::vector<PJRT_Buffer*>>(num_devices * num_outputs, nullptr);
-  return PjrtWorker::Start(
-      env, "pjrt.execute",
-      [handle, held, flat, non_donatable, launch_id, outputs, num_devices, num_args, num_outputs]() {
-        const PJRT_Api* api = handle->client->api();
-        std::vector<PJRT_Buffer* const*> arg_lists(num_devices);
-        std::vector<PJRT_Buffer**> out_lists(num_devices);
-        for (size_t d = 0; d < num_devices; ++d) {
-          arg_lists[d] = flat->data() + d * num_args;
-          out_lists[d] = outputs->data() + d * num_outputs;
-        }
-        std::vector<PJRT_Event*> events(num_devices, nullptr);
-        PJRT_ExecuteOptions options;
-        std::memset(&options, 0, sizeof(options));
-        options.struct_size = PJRT_ExecuteOptions_STRUCT_SIZE;
-        options.launch_id = launch_id;
-        options.non_donatable_input_indices = non_donatable->data();
-        options.num_non_donatable_input_indices = non_donatable->size();
-        PJRT_ARGS(PJRT_LoadedExecutable_Execute, args);
-        args.executable = handle->executable;
-        args.options = &options;
-        args.argument_lists = arg_lists.data();
-        args.num_devices = num_devices;
-        args.num_args = num_args;
-        args.output_lists = out_lists.data();
-        args.device_complete_events = events.data();
-        Status status = PJRT_CALL(api, PJRT_LoadedExecutable_Execute, &args);
-        if (!status.ok()) return status;
-        for (PJRT_Event* event : events) {
-          Status event_status = AwaitAndDestroyEvent(api, event);
-          if (status.ok() && !event_status.ok()) status = event_status;
-        }
-        if (!status.ok()) {
-          for (PJRT_Buffer*& buffer : *outputs) {
-            DestroyBuffer(api, buffer);
-            buffer = nullptr;
-          }
-        }
-        return status;
-      },
-      [handle, outputs, num_devices, num_outputs](Napi::Env env, const std::vector<Napi::Value>&) -> Napi::Value {
+  std::vector<PJRT_Buffer* const*> arg_lists(num_devices);
+  std::vector<PJRT_Buffer**> out_lists(num_devices);
+  for (size_t d = 0; d < num_devices; ++d) {
+    arg_lists[d] = flat->data() + d * num_args;
+    out_lists[d] = outputs->data() + d * num_outputs;
+  }
+  std::vector<PJRT_Event*> events(num_devices, nullptr);
+  PJRT_ExecuteOptions options;
+  std::memset(&options, 0, sizeof(options));
+  options.struct_size = PJRT_ExecuteOptions_STRUCT_SIZE;
+  options.launch_id = launch_id;
+  options.non_donatable_input_indices = non_donatable->data();
+  options.num_non_donatable_input_indices = non_donatable->size();
+  PJRT_ARGS(PJRT_LoadedExecutable_Execute, args);
+  args.executable = handle->executable;
+  args.options = &options;
+  args.argument_lists = arg_lists.data();
+  args.num_devices = num_devices;
+  args.num_args = num_args;
+  args.output_lists = out_lists.data();
+  args.device_complete_events = events.data();
+  Status status = PJRT_CALL(api, PJRT_LoadedExecutable_Execute, &args);
+  if (!status.ok()) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(MakeError(env, status).Value());
+    return deferred.Promise();
+  }
+  return GetAddonData(env).completions->WhenReady(
+      env, api, std::move(events),
+      [handle, held, outputs, num_devices, num_outputs](Napi::Env env) -> Napi::Value {
         Napi::Array result = Napi::Array::New(env, num_devices);
         for (size_t d = 0; d < num_devices; ++d) {
           Napi::Array row = Napi::Array::New(env, num_outputs);
@@ -252,6 +246,12 @@ Napi::Value Executable::Execute(const Napi::CallbackInfo& info) {
           result.Set(d, row);
         }
         return result;
+      },
+      [api, outputs]() {
+        for (PJRT_Buffer*& buffer : *outputs) {
+          DestroyBuffer(api, buffer);
+          buffer = nullptr;
+        }
       });
 }
 

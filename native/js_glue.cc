@@ -1,6 +1,10 @@
 #include "js_glue.h"
 
+#include "completion.h"
+
 namespace pjrt {
+
+AddonData::~AddonData() = default;
 
 AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 

@@ -16,6 +16,7 @@ namespace pjrt {
 
 struct BufferHandle;
 struct ExecutableHandle;
+class CompletionQueue;
 
 /// Per-environment state: the error class handed over by TS, the wrapped classes'
 /// constructors (so native code can create Buffers and Executables), and the handle that the
@@ -32,6 +33,8 @@ struct AddonData {
   Napi::FunctionReference client_class;
   Napi::FunctionReference buffer_class;
   Napi::FunctionReference executable_class;
+  std::unique_ptr<CompletionQueue> completions;
+  ~AddonData();
 };
 
 AddonData& GetAddonData(Napi::Env env);

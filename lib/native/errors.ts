@@ -46,11 +46,26 @@ export class PjrtError extends Error {
   }
 }
 
+/** Where a public async entry point was called from; its `stack` is formatted only if read. */
+export interface CallSite {
+  stack?: string;
+}
+
+/**
+ * Records the caller's stack cheaply (formatting is deferred until an error needs it). Sync.
+ */
+export function captureCallSite(): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, captureCallSite);
+  return site;
+}
+
 /**
  * Rethrows `error` with the caller's stack appended, so an async native failure points at the
  * user's code rather than at the event loop. Sync; always throws.
  */
-export function rethrowWithCallerStack(error: unknown, callerStack: string | undefined): never {
+export function rethrowWithCallerStack(error: unknown, site: CallSite): never {
+  const callerStack = site.stack;
   if (error instanceof Error && callerStack) {
     const frames = callerStack.split('\n').slice(1).join('\n');
     error.stack = `${error.stack ?? String(error)}\n    --- called from ---\n${frames}`;

@@ -2,7 +2,7 @@
  * `DeviceArray`: an array that lives on one device (one `PJRT_Buffer`), with its dtype and shape.
  */
 import type { NativeBuffer } from '../native/binding.js';
-import { PjrtError, rethrowWithCallerStack } from '../native/errors.js';
+import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
 import { dtypeOfPjrtType, formatType, hostView, type DType, type HostArrayOf } from './dtypes.js';
 
 /**
@@ -62,7 +62,7 @@ export class DeviceArray<D extends DType = DType> implements Disposable {
    * @throws PjrtError if the array was disposed, deleted or donated.
    */
   async toHost(): Promise<HostArrayOf[D]> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     const dtype = this.dtype;
     try {
       return hostView(dtype, await this.native.toHost());

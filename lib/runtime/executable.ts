@@ -2,7 +2,7 @@
  * `Executable`: a compiled program, replicated over one or more devices.
  */
 import type { NativeExecutable } from '../native/binding.js';
-import { PjrtError, rethrowWithCallerStack } from '../native/errors.js';
+import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
 import { DeviceArray } from './device-array.js';
 import { dtypeOfPjrtType, formatType } from './dtypes.js';
 import type { TensorType } from './mlir-signature.js';
@@ -71,7 +71,7 @@ export class Executable implements Disposable {
    *   (named before PJRT is called); PjrtError if PJRT fails.
    */
   async execute(args: readonly DeviceArray[] | readonly (readonly DeviceArray[])[], options: ExecuteOptions = {}): Promise<DeviceArray[][]> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     const native = this.native;
     const lists = (args.length > 0 && Array.isArray(args[0]) ? args : [args]) as readonly (readonly DeviceArray[])[];
     this.#checkArguments(lists);

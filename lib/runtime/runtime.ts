@@ -9,7 +9,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadAddon, type ApiVersion, type NamedValue, type NativeClient, type NativeMemoryStats, type NativePlugin } from '../native/binding.js';
-import { PjrtError, rethrowWithCallerStack } from '../native/errors.js';
+import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
 import { encodeCompileOptions, type CompileOptions } from './compile-options.js';
 import { DeviceArray } from './device-array.js';
 import { checkHostArray, dtypeOfHostArray, elementCount, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
@@ -84,7 +84,7 @@ export class Runtime implements Disposable {
    *   client-creation failures.
    */
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     const name = options.plugin ?? 'cpu';
     const file = resolvePlugin(name);
     if (isTpuPlugin(name, file) && !machineHasTpu()) {
@@ -162,7 +162,7 @@ export class Runtime implements Disposable {
    *   message for invalid programs.
    */
   async compile(code: string | Uint8Array, options: CompileOptions = {}): Promise<Executable> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     const client = this.#live;
     const replicas = options.replicas ?? 1;
     const partitions = options.partitions ?? 1;
@@ -183,7 +183,7 @@ export class Runtime implements Disposable {
 
   /** Loads an executable produced by `Executable.serialize()` with the same plugin. Async. @throws PjrtError. */
   async deserialize(bytes: Uint8Array): Promise<Executable> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     try {
       return new Executable(await this.#live.deserialize(bytes), undefined);
     } catch (error) {
@@ -197,7 +197,7 @@ export class Runtime implements Disposable {
    *   the dtype, or the device index is out of range; PjrtError if the transfer fails.
    */
   async put<D extends DType>(data: HostArrayOf[D] | ArrayBufferView, shape: readonly number[], options: PutOptions<D> = {}): Promise<DeviceArray<D>> {
-    const stack = new Error().stack;
+    const stack = captureCallSite();
     const client = this.#live;
     const dtype = (options.dtype ?? dtypeOfHostArray(data)) as D;
     checkHostArray(data, dtype);

@@ -1,16 +1,21 @@
 /**
- * Shared test setup: one CPU runtime with 8 virtual devices per test file (standing in for the
- * 8 cores of a TPU v2-8), closed when the file's tests end.
+ * Shared test setup: one runtime per test file, closed when the file's tests end. By default the
+ * CPU plugin with 8 virtual devices (standing in for the 8 cores of a TPU v2-8);
+ * `PJRT_BERT_TEST_PLUGIN=cuda` (or a path) runs the same tests on another plugin, where tests
+ * that need more devices than it has are skipped (scripts/gpu-smoke.sh).
  */
 import t from 'tap';
 import { Runtime } from '../../lib/index.js';
 
 let opened: Promise<Runtime> | undefined;
 
-/** The test file's runtime (8 CPU devices), opened on first use and disposed at teardown. Async. */
+/** The plugin the tests run on: `$PJRT_BERT_TEST_PLUGIN`, default `cpu`. */
+export const testPlugin = process.env.PJRT_BERT_TEST_PLUGIN ?? 'cpu';
+
+/** The test file's runtime, opened on first use and disposed at teardown. Async. */
 export function openTestRuntime(): Promise<Runtime> {
   if (!opened) {
-    opened = Runtime.open({ plugin: 'cpu', cpuDevices: 8 });
+    opened = Runtime.open(testPlugin === 'cpu' ? { plugin: 'cpu', cpuDevices: 8 } : { plugin: testPlugin });
     t.teardown(async () => (await opened!).dispose());
   }
   return opened;
