@@ -51,6 +51,7 @@ async function compare(t: Test, check: Check, expected: ReferenceEncoding[]): Pr
     );
   });
   t.equal(failures.length, 0, `${check.label}: ${check.cases.length} cases identical to HF ${check.impl}`, {
+    vocab: check.vocab,
     first: failures.slice(0, 5).join('\n'),
   });
 }

@@ -4,6 +4,13 @@ Usage: train_vocab.py OUT_DIR {uncased|cased} DATA_DIR
 Writes OUT_DIR/vocab.txt with the `tokenizers` BertWordPieceTokenizer trainer on the texts
 of GRGE_sentiment.csv and offenseval-gr-training-v1.tsv (vocab size 6000, min frequency 2).
 "uncased" lowercases and strips accents (as Greek BERT); "cased" keeps both.
+
+Determinism: the entries are written in a canonical order (special tokens, then code point
+order), so the ids do not depend on the trainer's internal order. The trainer itself
+(tokenizers 0.23.3) breaks ties between equally frequent merges by hash-map order, which
+is seeded per process, so about 2% of the 6000 entries (those decided by such ties) differ
+from run to run; the parity tests hold for any vocabulary, and a failing test names the
+vocabulary file it used.
 """
 import csv
 import os
@@ -29,8 +36,11 @@ def main():
         read_texts(data_dir), vocab_size=6000, min_frequency=2, show_progress=False,
         special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
     )
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    rest = sorted(token for token in tokenizer.get_vocab() if token not in specials)
     os.makedirs(out_dir, exist_ok=True)
-    tokenizer.save_model(out_dir)
+    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
+        f.writelines(f"{token}\n" for token in specials + rest)
 
 
 if __name__ == "__main__":
