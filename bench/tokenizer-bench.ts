@@ -40,7 +40,8 @@ const dataDir = path.resolve(repoRoot, '../shared/data');
 const python = path.join(repoRoot, '.cache/venv/bin/python');
 const referenceDir = path.join(repoRoot, 'test/reference');
 const args = process.argv.slice(2);
-const repeats = Number(args[args.indexOf('--repeats') + 1] ?? 5) || 5;
+const repeatsAt = args.indexOf('--repeats');
+const repeats = repeatsAt >= 0 ? Math.max(1, Number(args[repeatsAt + 1]) || 5) : 5;
 const asJson = args.includes('--json');
 
 function runPython(script: string, scriptArgs: string[], input?: string): string {

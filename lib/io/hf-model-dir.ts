@@ -21,9 +21,10 @@ const ENCODER_PREFIXES = ['embeddings.', 'encoder.', 'pooler.'];
  * Renames legacy and bare-encoder parameter names to those of
  * `BertForSequenceClassification`: TF-era LayerNorm `gamma`/`beta` become
  * `weight`/`bias`, and when no name starts with `bert.`, the encoder's names
- * (`embeddings.*`, `encoder.*`, `pooler.*`) get the `bert.` prefix. Other names are kept.
- * Returns a new map (tensors shared). Synchronous; throws `Error` when two names map to
- * the same new name.
+ * (`embeddings.*`, `encoder.*`, `pooler.*`) get the `bert.` prefix. The
+ * `embeddings.position_ids` buffer (an arange that older checkpoints saved, and that
+ * transformers 5 no longer expects) is dropped. Other names are kept. Returns a new map
+ * (tensors shared). Synchronous; throws `Error` when two names map to the same new name.
  */
 export function normalizeBertParameterNames(tensors: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
   const addPrefix = ![...tensors.keys()].some((name) => name.startsWith('bert.'));
@@ -31,6 +32,7 @@ export function normalizeBertParameterNames(tensors: ReadonlyMap<string, Tensor>
   for (const [name, tensor] of tensors) {
     let renamed = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
     if (addPrefix && ENCODER_PREFIXES.some((prefix) => renamed.startsWith(prefix))) renamed = `bert.${renamed}`;
+    if (renamed.endsWith('embeddings.position_ids')) continue;
     if (out.has(renamed)) throw new Error(`normalizeBertParameterNames: ${name} and another parameter both become ${renamed}`);
     out.set(renamed, tensor);
   }
