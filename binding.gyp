@@ -11,6 +11,7 @@
         "native/completion.cc",
         "native/executable.cc",
         "native/handles.cc",
+        "native/host_staging.cc",
         "native/js_glue.cc",
         "native/pjrt_call.cc",
         "native/plugin.cc"

@@ -128,9 +128,23 @@ Napi::Value Buffer::ToHost(const Napi::CallbackInfo& info) {
   size_query.src = handle->buffer;
   status = PJRT_CALL(api, PJRT_Buffer_ToHostBuffer, &size_query);
   if (!status.ok()) throw MakeError(env, status);
-  Napi::ArrayBuffer host = Napi::ArrayBuffer::New(env, size_query.dst_size);
-  void* dst = host.Data();
   const size_t dst_size = size_query.dst_size;
+  // Into the caller's typed array (warm memory, no allocation) or a new ArrayBuffer.
+  Napi::Value destination;
+  void* dst = nullptr;
+  if (info.Length() > 0 && info[0].IsTypedArray()) {
+    Napi::TypedArray into = info[0].As<Napi::TypedArray>();
+    if (into.ByteLength() != dst_size) {
+      ThrowTypeError(env, "toHost: the destination has " + std::to_string(into.ByteLength()) +
+                              " bytes, the buffer needs " + std::to_string(dst_size));
+    }
+    dst = static_cast<uint8_t*>(into.ArrayBuffer().Data()) + into.ByteOffset();
+    destination = into;
+  } else {
+    Napi::ArrayBuffer host = Napi::ArrayBuffer::New(env, dst_size);
+    dst = host.Data();
+    destination = host;
+  }
   return PjrtWorker::Start(
       env, "pjrt.toHost",
       [handle, dst, dst_size]() {
@@ -142,7 +156,7 @@ Napi::Value Buffer::ToHost(const Napi::CallbackInfo& info) {
         if (!status.ok()) return status;
         return AwaitAndDestroyEvent(handle->client->api(), args.event);
       },
-      [](Napi::Env, const std::vector<Napi::Value>& kept) { return kept[0]; }, {host});
+      [](Napi::Env, const std::vector<Napi::Value>& kept) { return kept[0]; }, {destination});
 }
 
 Napi::Value Buffer::Delete(const Napi::CallbackInfo& info) {

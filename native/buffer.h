@@ -19,7 +19,7 @@ struct BufferHandle {
 };
 
 /// JS class `Buffer`. Getters `type`, `dims`, `onDeviceSizeInBytes`, `device`, `isDeleted`;
-/// methods `toHost(): Promise<ArrayBuffer>`, `delete()` (frees device memory now) and
+/// methods `toHost(into?): Promise<ArrayBuffer | TypedArray>`, `delete()` (frees device memory now) and
 /// `dispose()` (releases the handle).
 class Buffer : public Napi::ObjectWrap<Buffer> {
  public:

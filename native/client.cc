@@ -4,6 +4,7 @@
 
 #include "buffer.h"
 #include "executable.h"
+#include "host_staging.h"
 #include "js_glue.h"
 
 namespace pjrt {
@@ -77,6 +78,35 @@ std::string DescriptionString(const PJRT_Api* api, PJRT_DeviceDescription* descr
   return std::string(args.debug_string, args.debug_string_size);
 }
 
+/// Returns `staging` to the pool when `done` fires (on whatever thread), then forgets the event.
+Status ReleaseStagingWhenDone(const PJRT_Api* api, PJRT_Event* done, void* staging, size_t capacity) {
+  if (done == nullptr) {
+    StagingPool::Instance().Release(staging, capacity);
+    return Status::Ok();
+  }
+  struct Release {
+    const PJRT_Api* api;
+    void* block;
+    size_t capacity;
+  };
+  auto* release = new Release{api, staging, capacity};
+  PJRT_ARGS(PJRT_Event_OnReady, on_ready);
+  on_ready.event = done;
+  on_ready.user_arg = release;
+  on_ready.callback = [](PJRT_Error* error, void* user_arg) {
+    auto* release = static_cast<Release*>(user_arg);
+    if (error != nullptr) TakeError(release->api, error, "done_with_host_buffer");
+    StagingPool::Instance().Release(release->block, release->capacity);
+    delete release;
+  };
+  Status status = PJRT_CALL(api, PJRT_Event_OnReady, &on_ready);
+  if (!status.ok()) delete release;  // never learn when PJRT is done: keep the block, never reuse it
+  PJRT_ARGS(PJRT_Event_Destroy, destroy);  // the callback stays registered on the event's state
+  destroy.event = done;
+  PJRT_CALL(api, PJRT_Event_Destroy, &destroy);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Napi::Function Client::Init(Napi::Env env) {
@@ -120,6 +150,12 @@ Napi::Value Client::Create(const Napi::CallbackInfo& info, std::shared_ptr<Plugi
         if (!status.ok()) return status;
         handle->devices.assign(devices.addressable_devices,
                                devices.addressable_devices + devices.num_addressable_devices);
+        PJRT_ARGS(PJRT_Client_PlatformName, platform);
+        platform.client = handle->client;
+        if (PJRT_CALL(handle->api(), PJRT_Client_PlatformName, &platform).ok()) {
+          handle->stage_host_transfers =
+              std::string(platform.platform_name, platform.platform_name_size) == "cpu";
+        }
         return Status::Ok();
       },
       [handle](Napi::Env env, const std::vector<Napi::Value>&) -> Napi::Value {
@@ -310,26 +346,44 @@ Napi::Value Client::BufferFromHost(const Napi::CallbackInfo& info) {
   PJRT_Device* device = DeviceArgument(info, 3, *client);
   const uint8_t* bytes = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
   auto result = std::make_shared<PJRT_Buffer*>(nullptr);
+  const size_t byte_size = data.ByteLength();
   return PjrtWorker::Start(
       env, "pjrt.bufferFromHost",
-      [client, bytes, type, dims, device, result]() {
+      [client, bytes, byte_size, type, dims, device, result]() {
+        const PJRT_Api* api = client->api();
         PJRT_ARGS(PJRT_Client_BufferFromHostBuffer, args);
         args.client = client->client;
-        args.data = bytes;
         args.type = static_cast<PJRT_Buffer_Type>(type);
         args.dims = dims->data();
         args.num_dims = dims->size();
-        args.host_buffer_semantics = PJRT_HostBufferSemantics_kImmutableUntilTransferCompletes;
         args.device = device;
-        Status status = PJRT_CALL(client->api(), PJRT_Client_BufferFromHostBuffer, &args);
-        if (!status.ok()) return status;
-        *result = args.buffer;
-        status = AwaitAndDestroyEvent(client->api(), args.done_with_host_buffer);
-        if (!status.ok()) {
-          DestroyBuffer(client->api(), args.buffer);
-          *result = nullptr;
+        size_t capacity = 0;
+        const bool stage = client->stage_host_transfers && HasFunction(api, offsetof(PJRT_Api, PJRT_Event_OnReady));
+        void* staging = stage ? StagingPool::Instance().Acquire(byte_size, &capacity) : nullptr;
+        if (staging != nullptr) {
+          std::memcpy(staging, bytes, byte_size);
+          args.data = staging;
+          args.host_buffer_semantics = PJRT_HostBufferSemantics_kImmutableZeroCopy;
+        } else {
+          args.data = bytes;
+          args.host_buffer_semantics = PJRT_HostBufferSemantics_kImmutableUntilTransferCompletes;
         }
-        return status;
+        Status status = PJRT_CALL(api, PJRT_Client_BufferFromHostBuffer, &args);
+        if (!status.ok()) {
+          StagingPool::Instance().Release(staging, capacity);
+          return status;
+        }
+        *result = args.buffer;
+        if (staging == nullptr) {
+          status = AwaitAndDestroyEvent(api, args.done_with_host_buffer);
+          if (!status.ok()) {
+            DestroyBuffer(api, args.buffer);
+            *result = nullptr;
+          }
+          return status;
+        }
+        // The staging block now backs the buffer: recycle it once PJRT lets go of it.
+        return ReleaseStagingWhenDone(api, args.done_with_host_buffer, staging, capacity);
       },
       [client, result](Napi::Env env, const std::vector<Napi::Value>&) -> Napi::Value { return Buffer::Wrap(env, client, *result); },
       {data});

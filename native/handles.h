@@ -25,6 +25,8 @@ struct ClientHandle {
   std::shared_ptr<PluginHandle> plugin;
   PJRT_Client* client = nullptr;
   std::vector<PJRT_Device*> devices;
+  /// True when device memory is host memory (platform "cpu"): uploads go through StagingPool.
+  bool stage_host_transfers = false;
 
   const PJRT_Api* api() const { return plugin->api; }
   ~ClientHandle();

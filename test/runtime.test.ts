@@ -160,3 +160,20 @@ t.test('serialize and deserialize give the same program', async (t) => {
   t.same(Array.from(await out.toHost()), [-1, 2]);
   t.same(loaded.outputs, [{ dtype: 'f32', shape: [2] }]);
 });
+
+t.test('put copies the data; toHost can fill a reused array', async (t) => {
+  const rt = await openTestRuntime();
+  const source = Float32Array.from([1, 2, 3, 4]);
+  const array = await rt.put(source, [2, 2]);
+  source.fill(-1); // the device array must not see this
+  const into = new Float32Array(4);
+  const back = await array.toHost(into);
+  t.equal(back, into, 'resolves with the destination');
+  t.same(Array.from(into), [1, 2, 3, 4]);
+  await t.rejects(array.toHost(new Float32Array(3)), { name: 'TypeError', message: /destination has 3 elements, f32\[2,2\] has 4/ });
+  await t.rejects(array.toHost(new Float64Array(4) as unknown as Float32Array), { name: 'TypeError', message: /f32 needs a Float32Array/ });
+  // Many live arrays of one size: each keeps its own memory (staging blocks are not shared).
+  const arrays = await Promise.all(Array.from({ length: 16 }, (_, i) => rt.put(new Float32Array(4).fill(i), [2, 2])));
+  for (let i = 0; i < 16; i++) t.same(Array.from(await arrays[i]!.toHost()), [i, i, i, i], `array ${i}`);
+  arrays.forEach((a) => a.dispose());
+});

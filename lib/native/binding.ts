@@ -68,6 +68,7 @@ export interface NativeBuffer {
   readonly device: number;
   readonly isDeleted: boolean;
   toHost(): Promise<ArrayBuffer>;
+  toHost<T extends ArrayBufferView>(into: T): Promise<T>;
   delete(): void;
   dispose(): void;
 }

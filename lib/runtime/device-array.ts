@@ -3,7 +3,7 @@
  */
 import type { NativeBuffer } from '../native/binding.js';
 import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
-import { dtypeOfPjrtType, formatType, hostView, type DType, type HostArrayOf } from './dtypes.js';
+import { checkHostArray, dtypeOfPjrtType, elementCount, formatType, hostView, type DType, type HostArrayOf } from './dtypes.js';
 
 /**
  * An array on a device. Created by `Runtime.put` or returned by `Executable.execute`.
@@ -58,13 +58,23 @@ export class DeviceArray<D extends DType = DType> implements Disposable {
 
   /**
    * Copies the array to the host. Async.
-   * @returns a typed array of the dtype's host type (bf16/f16 as raw Uint16Array bits, pred as Uint8Array).
-   * @throws PjrtError if the array was disposed, deleted or donated.
+   * @param into optional destination of the dtype's host type and exact length: reusing one
+   *   array avoids allocating (and first-touching) fresh memory on every read.
+   * @returns a typed array of the dtype's host type (bf16/f16 as raw Uint16Array bits, pred as
+   *   Uint8Array): `into` when given.
+   * @throws TypeError for a destination of the wrong type or length; PjrtError if the array was
+   *   disposed, deleted or donated.
    */
-  async toHost(): Promise<HostArrayOf[D]> {
+  async toHost(into?: HostArrayOf[D]): Promise<HostArrayOf[D]> {
     const stack = captureCallSite();
     const dtype = this.dtype;
+    if (into !== undefined) {
+      checkHostArray(into, dtype);
+      const expected = elementCount(this.shape);
+      if (into.length !== expected) throw new TypeError(`toHost: destination has ${into.length} elements, ${formatType(dtype, this.shape)} has ${expected}`);
+    }
     try {
+      if (into !== undefined) return await this.native.toHost(into);
       return hostView(dtype, await this.native.toHost());
     } catch (error) {
       rethrowWithCallerStack(error, stack);
