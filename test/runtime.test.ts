@@ -177,3 +177,14 @@ t.test('put copies the data; toHost can fill a reused array', async (t) => {
   for (let i = 0; i < 16; i++) t.same(Array.from(await arrays[i]!.toHost()), [i, i, i, i], `array ${i}`);
   arrays.forEach((a) => a.dispose());
 });
+
+t.test('compile takes the program as bytes too (the path MLIR bytecode uses)', async (t) => {
+  const rt = await openTestRuntime();
+  const text = program(['tensor<2xf32>'], ['tensor<2xf32>'], ['%0 = stablehlo.abs %arg0 : tensor<2xf32>', 'return %0 : tensor<2xf32>']);
+  const exe = await rt.compile(new TextEncoder().encode(text));
+  const [[out]] = (await exe.execute([await rt.put(new Float32Array([-1.5, 2]), [2])])) as [[DeviceArray<'f32'>]];
+  t.same(Array.from(await out.toHost()), [1.5, 2]);
+  t.equal(exe.parameters, undefined, 'no signature is read from bytes; PJRT checks the arguments');
+  // Bytes that start like MLIR bytecode but are not: the plugin's parser says so.
+  await t.rejects(rt.compile(Uint8Array.from([0x4d, 0x4c, 0xef, 0x52, 0x00, 0x01])), { name: 'PjrtError', pjrtFunction: 'PJRT_Client_Compile' });
+});
