@@ -3,6 +3,7 @@ export { Runtime, machineHasTpu, type Device, type PutOptions, type RuntimeOptio
 export { DeviceArray } from './device-array.js';
 export { Executable, type ExecuteOptions } from './executable.js';
 export { encodeCompileOptions, type CompileOptions } from './compile-options.js';
+export { CompileCache, compileCacheKey, type CompileStats, type CompilerIdentity } from './compile-cache.js';
 export { DTYPES, dtypeBytes, elementCount, isDType, type DType, type HostArray, type HostArrayOf } from './dtypes.js';
 export { mainParameterTypes, type TensorType } from './mlir-signature.js';
 export { INSTALL_COMMANDS, isPluginName, pluginCandidates, resolvePlugin, type PluginName } from './plugin-discovery.js';

@@ -10,6 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadAddon, type ApiVersion, type NamedValue, type NativeClient, type NativeMemoryStats, type NativePlugin } from '../native/binding.js';
 import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
+import { CompileCache, compileCacheKey, type CompileStats, type CompilerIdentity } from './compile-cache.js';
 import { encodeCompileOptions, type CompileOptions } from './compile-options.js';
 import { DeviceArray } from './device-array.js';
 import { checkHostArray, dtypeOfHostArray, elementCount, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
@@ -25,6 +26,11 @@ export interface RuntimeOptions {
   cpuDevices?: number;
   /** Extra `PJRT_Client_Create` options, sent as given (integers as int64). */
   createOptions?: Record<string, number | string | boolean | number[]>;
+  /**
+   * Folder of the on-disk compile cache: compiled programs are stored there and loaded instead
+   * of compiled on later runs. Default: none.
+   */
+  compileCache?: string;
 }
 
 /** One addressable device. */
@@ -68,12 +74,16 @@ function isTpuPlugin(name: string, file: string): boolean {
 export class Runtime implements Disposable {
   #client: NativeClient | undefined;
   readonly #plugin: NativePlugin;
+  readonly #cache: CompileCache | undefined;
   /** Addressable devices, in the plugin's order. */
   readonly devices: readonly Device[];
+  /** What `compile` has done so far: programs compiled, and loaded from the compile cache. */
+  readonly compileStats: CompileStats = { compiled: 0, cacheHits: 0 };
 
-  private constructor(plugin: NativePlugin, client: NativeClient) {
+  private constructor(plugin: NativePlugin, client: NativeClient, cacheDir: string | undefined) {
     this.#plugin = plugin;
     this.#client = client;
+    this.#cache = cacheDir ? new CompileCache(cacheDir) : undefined;
     this.devices = Object.freeze(client.devices().map((device) => Object.freeze({ ...device })));
   }
 
@@ -109,7 +119,7 @@ export class Runtime implements Disposable {
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
       const plugin = loadAddon().loadPlugin(file);
-      return new Runtime(plugin, await plugin.createClient(createOptions));
+      return new Runtime(plugin, await plugin.createClient(createOptions), options.compileCache);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
@@ -157,7 +167,8 @@ export class Runtime implements Disposable {
   }
 
   /**
-   * Compiles StableHLO (MLIR text or bytecode) for `replicas` x `partitions` devices. Async.
+   * Compiles StableHLO (MLIR text or bytecode) for `replicas` x `partitions` devices, or loads
+   * it from the compile cache when the runtime has one. Async.
    * @throws TypeError for bad options; PjrtError (INVALID_ARGUMENT / UNKNOWN) with the compiler's
    *   message for invalid programs.
    */
@@ -173,9 +184,23 @@ export class Runtime implements Disposable {
       options.deviceAssignment ??
       Array.from({ length: partitions }, (_, p) => Array.from({ length: replicas }, (_, r) => this.devices[p * replicas + r]!.id));
     const bytes = encodeCompileOptions({ ...options, replicas, partitions, deviceAssignment });
+    const parameters = typeof code === 'string' ? mainParameterTypes(code) : undefined;
+    const key = this.#cache && compileCacheKey(code, bytes, this.#compilerIdentity());
     try {
+      const cached = key && this.#cache!.read(key);
+      if (cached) {
+        try {
+          const native = await client.deserialize(cached);
+          this.compileStats.cacheHits++;
+          return new Executable(native, parameters);
+        } catch {
+          // A stale or unreadable entry: compile again and overwrite it.
+        }
+      }
       const native = await client.compile(code, bytes);
-      return new Executable(native, typeof code === 'string' ? mainParameterTypes(code) : undefined);
+      this.compileStats.compiled++;
+      if (key) this.#cache!.write(key, native.serialize());
+      return new Executable(native, parameters);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
@@ -215,6 +240,11 @@ export class Runtime implements Disposable {
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
+  }
+
+  #compilerIdentity(): CompilerIdentity {
+    const { major, minor } = this.#plugin.apiVersion;
+    return { pluginPath: this.#plugin.path, apiVersion: `${major}.${minor}`, platform: this.platformName, platformVersion: this.platformVersion };
   }
 
   #checkDevice(device: number, what: string): void {
