@@ -1,0 +1,161 @@
+/**
+ * BERT parameters in and out of Hugging Face model directories, and on and off devices.
+ *
+ * - `loadBertParams(dir)`: config.json + model.safetensors (or the sharded index, or
+ *   pytorch_model.bin; legacy names normalized by lib/io), every expected tensor checked
+ *   for presence and shape; a missing head (or pooler) is initialised fresh and reported.
+ * - `saveBertModel(dir, ...)`: a directory `BertForSequenceClassification.from_pretrained`
+ *   loads (config.json with id2label/label2id, model.safetensors, vocab.txt, tokenizer files),
+ *   each file written atomically.
+ *
+ * An `mlp:N` head is saved as `classifier.0.*`/`classifier.3.*` with `"pjrt_bert_head": "mlp:N"`
+ * in config.json. `transformers` loads such a directory into `BertForSequenceClassification`
+ * with the encoder and pooler intact but reports `classifier.weight`/`classifier.bias` as newly
+ * initialised and the `classifier.0/3.*` tensors as unexpected: only pjrt-bert (or a Python
+ * user who sets `model.classifier = nn.Sequential(Linear, ReLU, Dropout, Linear)` and loads the
+ * state dict) reproduces that head's logits.
+ */
+import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, readBertCheckpoint, saveBertModelDirectory, toFloat32 } from '../io/index.js';
+import type { DeviceArray, Runtime } from '../runtime/index.js';
+import { type BertHead, type BertParams, type BertSpec, bertHeadShapes, bertParamShapes, formatBertHead, initBertParams, numLabelsOf, parseBertHead } from './bert.js';
+
+/** config.json field recording a head other than HF's linear one. */
+export const HEAD_CONFIG_FIELD = 'pjrt_bert_head';
+
+/** Options of {@link loadBertParams}. */
+export interface LoadBertOptions {
+  /** The head to use; default: the one the directory has (`pjrt_bert_head`, or the tensors), else `linear`. */
+  readonly head?: BertHead | string;
+  /** Class names; default the config's `id2label` (HF's two `LABEL_i` when it has none). */
+  readonly labels?: readonly string[];
+  /** Seed for the parameters initialised fresh (default 0). */
+  readonly seed?: number;
+}
+
+/** What {@link loadBertParams} read. */
+export interface LoadedBert {
+  readonly spec: BertSpec;
+  /** Every parameter of `spec`, f32, in `bertParamShapes` order. */
+  readonly params: BertParams<HostTensor<'f32'>>;
+  /** The weights file that was read. */
+  readonly weightsFile: string;
+  /** Parameters not in the file, initialised fresh (the head of a pretrained encoder, e.g. MiniLM). */
+  readonly initialized: string[];
+  /** Tensors of the file the model does not use (e.g. `cls.predictions.*` of a pretraining checkpoint). */
+  readonly unused: string[];
+}
+
+function headOf(config: BertConfig, tensors: ReadonlyMap<string, HostTensor>, option: BertHead | string | undefined): BertHead {
+  if (option !== undefined) return typeof option === 'string' ? parseBertHead(option) : option;
+  const recorded = config.extra[HEAD_CONFIG_FIELD];
+  if (typeof recorded === 'string') return parseBertHead(recorded);
+  const mlpWeight = tensors.get('classifier.0.weight');
+  if (mlpWeight && mlpWeight.shape.length === 2) return { kind: 'mlp', hidden: mlpWeight.shape[0]! };
+  return { kind: 'linear' };
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/**
+ * Reads a Hugging Face BERT directory into f32 parameters under `BertForSequenceClassification`
+ * names. Encoder tensors must all be present with the config's shapes; head tensors (and the
+ * pooler's) that are missing are initialised fresh from `seed` and listed in `initialized`.
+ * Async; throws FileFormatError naming the file when config.json or the weights are missing
+ * or malformed, when encoder tensors are missing (naming them), or when a tensor's shape
+ * differs from the config's (naming the tensor and both shapes; a head trained for another
+ * class count says so), UnsafePickleError for a suspicious `.bin`, RangeError for a bad head.
+ */
+export async function loadBertParams(dir: string, options: LoadBertOptions = {}): Promise<LoadedBert> {
+  const checkpoint = await readBertCheckpoint(dir);
+  const file = checkpoint.weightsFile;
+  const config: BertConfig = { ...checkpoint.config, extra: { ...checkpoint.config.extra } };
+  if (options.labels) config.labels = [...options.labels];
+  config.labels ??= Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
+  const head = headOf(config, checkpoint.tensors, options.head);
+  if (head.kind === 'mlp') config.extra[HEAD_CONFIG_FIELD] = formatBertHead(head);
+  else delete config.extra[HEAD_CONFIG_FIELD];
+  const spec: BertSpec = { config, head };
+  const expected = bertParamShapes(spec);
+  const optional = new Set([...bertHeadShapes(spec).keys(), 'bert.pooler.dense.weight', 'bert.pooler.dense.bias']);
+  const missing = [...expected.keys()].filter((name) => !checkpoint.tensors.has(name) && !optional.has(name));
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, ... (${missing.length} in all)` : '');
+    throw new FileFormatError(file, `missing BERT parameter${missing.length > 1 ? 's' : ''} ${shown}`);
+  }
+  const initialized = [...expected.keys()].filter((name) => !checkpoint.tensors.has(name));
+  // The pooler's two tensors, like the head's, are initialised together or not at all.
+  const fresh = initBertParams(spec, options.seed ?? 0, initialized);
+  const params: BertParams<HostTensor<'f32'>> = {};
+  for (const [name, shape] of expected) {
+    const tensor = checkpoint.tensors.get(name);
+    if (!tensor) {
+      params[name] = fresh[name]!;
+      continue;
+    }
+    if (!sameShape(tensor.shape, shape)) {
+      const hint = name.startsWith('classifier.') ? ` (the head was saved for another class count or head; ${config.labels.length} labels and head ${formatBertHead(head)} asked)` : '';
+      throw new FileFormatError(file, `tensor ${name} has shape ${formatShape(tensor.shape)} but the config expects ${formatShape(shape)}${hint}`);
+    }
+    let data: Float32Array;
+    try {
+      data = toFloat32(tensor);
+    } catch {
+      throw new FileFormatError(file, `tensor ${name} has dtype ${tensor.dtype}, expected a floating-point dtype`);
+    }
+    params[name] = { dtype: 'f32', shape, data };
+  }
+  const unused = [...checkpoint.tensors.keys()].filter((name) => !expected.has(name));
+  return { spec, params, weightsFile: file, initialized, unused };
+}
+
+/** What {@link saveBertModel} writes besides the parameters. */
+export interface SaveBertOptions {
+  /** Vocabulary tokens in id order (`tokenizer.vocabulary.tokens`); length must be `vocabSize`. */
+  readonly vocab: readonly string[];
+  /** Tokenizer settings (`tokenizer.settings`). */
+  readonly tokenizer: BertTokenizerSettings;
+}
+
+/**
+ * Saves `params` of `spec` as a Hugging Face model directory (config.json with labels and,
+ * for an MLP head, `pjrt_bert_head`; model.safetensors; vocab.txt; tokenizer_config.json;
+ * special_tokens_map.json); each file is written atomically, the directory created if needed.
+ * Async; throws Error naming a missing or misshapen parameter, RangeError when the vocabulary
+ * size differs from the config's, or the file system's error.
+ */
+export async function saveBertModel(dir: string, spec: BertSpec, params: BertParams<HostTensor<'f32'>>, options: SaveBertOptions): Promise<void> {
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, shape] of bertParamShapes(spec)) {
+    const tensor = params[name];
+    if (!tensor) throw new Error(`saveBertModel: parameter ${name} is missing`);
+    if (!sameShape(tensor.shape, shape)) throw new Error(`saveBertModel: parameter ${name} has shape ${formatShape(tensor.shape)}, expected ${formatShape(shape)}`);
+    tensors.set(name, tensor);
+  }
+  const config: BertConfig = { ...spec.config, extra: { ...spec.config.extra } };
+  config.labels ??= Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
+  if (spec.head.kind === 'mlp') config.extra[HEAD_CONFIG_FIELD] = formatBertHead(spec.head);
+  else delete config.extra[HEAD_CONFIG_FIELD];
+  await saveBertModelDirectory(dir, { config, tensors, vocab: options.vocab, tokenizer: options.tokenizer });
+}
+
+/**
+ * Copies host parameters to device `device` (default 0), keeping the record's order. Async;
+ * rejects with TypeError/PjrtError from `Runtime.put`.
+ */
+export async function putBertParams(runtime: Runtime, params: BertParams<HostTensor<'f32'>>, device = 0): Promise<BertParams<DeviceArray>> {
+  const entries = await Promise.all(Object.entries(params).map(async ([name, tensor]) => [name, await runtime.put(tensor.data, tensor.shape, { device })] as const));
+  return Object.fromEntries(entries);
+}
+
+/** Copies device parameters back to host f32 tensors, keeping the record's order. Async; rejects with PjrtError. */
+export async function getBertParams(params: BertParams<DeviceArray>): Promise<BertParams<HostTensor<'f32'>>> {
+  const entries = await Promise.all(
+    Object.entries(params).map(async ([name, array]) => {
+      if (array.dtype !== 'f32') throw new TypeError(`getBertParams: ${name} is ${array.dtype}, expected f32`);
+      const tensor: HostTensor<'f32'> = { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array };
+      return [name, tensor] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,7 @@
+/**
+ * `lib/nn`: layers over traced tensors in PyTorch's parameter layouts (Linear [out, in],
+ * Embedding, LayerNorm) with an f32/bf16 compute dtype, a deterministic dropout stream, and
+ * seeded Hugging Face-style initialisation.
+ */
+export { type ComputeDType, DropoutStream, embedding, finfoMin, layerNormF32, linear } from './layers.js';
+export { SeededRandom, constantValues, normalValues } from './init.js';

@@ -1,0 +1,99 @@
+/**
+ * Layers over traced tensors, with PyTorch's parameter layouts so Hugging Face weights load
+ * as they are: `Linear` keeps its weight as [out, in] (y = x W^T + b), `Embedding` as
+ * [vocab, dim], `LayerNorm` as weight/bias [dim]. Each layer takes a compute dtype: with
+ * `bf16`, operands of matrix products are cast to bf16 and accumulate in f32, while
+ * normalisation statistics and softmax stay in f32; parameters stay f32 (master weights)
+ * and are cast inside the program, so their gradients come back in f32.
+ */
+import type { DType } from '../stablehlo/dtype.js';
+import { ops, type Tensor } from '../trace/index.js';
+
+/** The dtype of matrix products and activations: `f32`, or `bf16` with f32 accumulation. */
+export type ComputeDType = 'f32' | 'bf16';
+
+/**
+ * `x @ weight^T + bias` over the last axis of `x` ([..., in] -> [..., out]) with a PyTorch
+ * `Linear` weight [out, in]. Operands are cast to `compute`; the product accumulates in and
+ * returns f32 (the bias, cast to f32, is added there). Sync; throws ShapeError naming both
+ * operands when `in` differs.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, compute: ComputeDType = 'f32'): Tensor {
+  const lhs = ops.cast(x, compute);
+  const rhs = ops.cast(weight, compute);
+  const product = ops.dotGeneral(lhs, rhs, {
+    lhsBatch: [],
+    rhsBatch: [],
+    lhsContracting: [x.rank - 1],
+    rhsContracting: [1],
+    resultDType: compute === 'f32' ? undefined : 'f32',
+  });
+  return bias === undefined ? product : ops.add(product, ops.cast(bias, 'f32'));
+}
+
+/** Rows of an embedding `table` [V, D] at integer `ids` [...] -> [..., D], in f32. Sync; throws ShapeError. */
+export function embedding(table: Tensor, ids: Tensor): Tensor {
+  return ops.cast(ops.take(table, ids), 'f32');
+}
+
+/**
+ * `torch.nn.LayerNorm` over the last axis, its statistics computed in f32 whatever the input
+ * dtype; returns f32. Sync; throws ShapeError.
+ */
+export function layerNormF32(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
+  return ops.layerNorm(ops.cast(x, 'f32'), ops.cast(weight, 'f32'), ops.cast(bias, 'f32'), { eps });
+}
+
+/**
+ * A stream of dropout masks from one s64[2] key: each call draws from the key left by the
+ * previous one, so the masks of a forward pass depend only on the key and the order of the
+ * dropout sites (deterministic, and different at every site). Without a key (evaluation, or
+ * every rate 0) dropout is the identity.
+ */
+export class DropoutStream {
+  #key: Tensor | undefined;
+
+  /** Sync. `key` is an s64[2] tensor, or undefined to disable dropout. */
+  constructor(key: Tensor | undefined) {
+    this.#key = key;
+  }
+
+  /** Whether dropout is applied at all. */
+  get active(): boolean {
+    return this.#key !== undefined;
+  }
+
+  /**
+   * Inverted dropout of `x` at `rate` (zeroed with probability `rate`, the rest scaled by
+   * 1/(1-rate)); the identity when the stream is inactive or `rate` is 0. Sync; throws
+   * RangeError unless 0 <= rate < 1.
+   */
+  apply(x: Tensor, rate: number): Tensor {
+    if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
+    if (this.#key === undefined || rate === 0) return x;
+    const [out, next] = ops.dropout(x, rate, this.#key);
+    this.#key = next;
+    return out;
+  }
+
+  /** The key after every mask drawn so far (undefined when inactive). */
+  get key(): Tensor | undefined {
+    return this.#key;
+  }
+}
+
+/** The lowest finite value of a float dtype (`torch.finfo(dtype).min`). Sync; throws RangeError for other dtypes. */
+export function finfoMin(dtype: DType): number {
+  switch (dtype) {
+    case 'f32':
+      return -3.4028234663852886e38;
+    case 'bf16':
+      return -3.3895313892515355e38;
+    case 'f16':
+      return -65504;
+    case 'f64':
+      return -Number.MAX_VALUE;
+    default:
+      throw new RangeError(`finfoMin: ${dtype} is not a float dtype`);
+  }
+}

