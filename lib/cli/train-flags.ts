@@ -1,0 +1,111 @@
+/**
+ * The flags of `pjrt-bert train` (DESIGN.md's contract), parsed into a Trainer configuration.
+ * Shared by `train`, `evaluate` and `demo`.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { TrainerConfigInput } from '../train/config.js';
+import { UsageError } from './main.js';
+
+/** The option table for node's parseArgs. */
+export const TRAIN_OPTIONS = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  'text-column': { type: 'string' },
+  'label-column': { type: 'string' },
+  'validation-split': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'seq-len': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'warmup-steps': { type: 'string' },
+  schedule: { type: 'string' },
+  'clip-norm': { type: 'string' },
+  'steps-per-execution': { type: 'string' },
+  'gradient-accumulation-steps': { type: 'string' },
+  replicas: { type: 'string' },
+  precision: { type: 'string' },
+  dropout: { type: 'string' },
+  seed: { type: 'string' },
+  'no-shuffle': { type: 'boolean' },
+  head: { type: 'string' },
+  plugin: { type: 'string' },
+  'cpu-devices': { type: 'string' },
+  out: { type: 'string' },
+  'early-stopping': { type: 'string' },
+  patience: { type: 'string' },
+  'keep-best': { type: 'string' },
+  'no-compile-cache': { type: 'boolean' },
+  progress: { type: 'string' },
+} satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Help text for the training flags. */
+export const TRAIN_FLAGS_HELP = `model and data
+  --model DIR|tiny|mini|base   Hugging Face model dir, or a preset (randomly initialised)
+  --data FILE                  .csv, .tsv or .jsonl
+  --text-column NAME           column holding the text (default: text)
+  --label-column NAME          column holding the label (default: label)
+  --validation-split F         hold out the last fraction F of the rows (default 0)
+  --seq-len N                  tokens per example (default 128)
+  --head linear|mlp:N          classification head (default linear)
+optimisation
+  --epochs N (3)  --batch-size N global (32)  --lr X (5e-5)  --optimizer adam|adamw (adamw)
+  --weight-decay X (0)  --warmup-steps N (0)  --schedule constant|linear (linear)
+  --clip-norm X (1.0, 0 = off)  --dropout X (model's)  --seed N (42)  --no-shuffle
+  --gradient-accumulation-steps N (1)
+execution
+  --plugin cpu|tpu|cuda|PATH (cpu)  --replicas N (1)  --cpu-devices N  --steps-per-execution N (8)
+  --precision f32|bf16 (f32)  --no-compile-cache  --progress auto|bar|json|none
+output
+  --out DIR                    HF model dir + trainer_state/ + metrics.jsonl (resumes if present)
+  --early-stopping METRIC      val_loss|val_accuracy|val_f1, with --patience N (2)
+  --keep-best METRIC           keep the best checkpoint by this metric`;
+
+function number(values: Record<string, unknown>, flag: string): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${String(raw)}'`);
+  return n;
+}
+
+function string(values: Record<string, unknown>, flag: string): string | undefined {
+  return values[flag] as string | undefined;
+}
+
+/** Maps parsed flag values to a Trainer config (validation happens in parseTrainerConfig). Sync; throws UsageError. */
+export function trainConfigFromFlags(values: Record<string, unknown>): TrainerConfigInput {
+  const config: Record<string, unknown> = {
+    model: string(values, 'model'),
+    plugin: string(values, 'plugin'),
+    cpuDevices: number(values, 'cpu-devices'),
+    replicas: number(values, 'replicas'),
+    seqLen: number(values, 'seq-len'),
+    batchSize: number(values, 'batch-size'),
+    gradientAccumulationSteps: number(values, 'gradient-accumulation-steps'),
+    stepsPerExecution: number(values, 'steps-per-execution'),
+    epochs: number(values, 'epochs'),
+    learningRate: number(values, 'lr'),
+    optimizer: string(values, 'optimizer'),
+    weightDecay: number(values, 'weight-decay'),
+    warmupSteps: number(values, 'warmup-steps'),
+    schedule: string(values, 'schedule'),
+    clipNorm: number(values, 'clip-norm'),
+    precision: string(values, 'precision'),
+    dropout: number(values, 'dropout'),
+    seed: number(values, 'seed'),
+    shuffle: values['no-shuffle'] ? false : undefined,
+    head: string(values, 'head'),
+    validationSplit: number(values, 'validation-split'),
+    out: string(values, 'out'),
+    keepBest: string(values, 'keep-best'),
+    compileCache: values['no-compile-cache'] ? false : undefined,
+    progress: string(values, 'progress'),
+  };
+  const metric = string(values, 'early-stopping');
+  if (metric !== undefined) config.earlyStopping = { metric, patience: number(values, 'patience') };
+  else if (values.patience !== undefined) throw new UsageError('--patience needs --early-stopping METRIC');
+  for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
+  return config as TrainerConfigInput;
+}
