@@ -2,6 +2,7 @@
  * The `pjrt-bert` command: parses the subcommand and hands over to its module. Errors that a
  * user can act on are printed as one clear message (exit 1); usage errors exit 2.
  */
+import { runPredict } from './predict-command.js';
 import { runDevices, runPlugin } from './runtime-commands.js';
 
 /** A subcommand: takes its own argv, returns the process exit code. */
@@ -17,7 +18,7 @@ const COMMANDS: Record<string, { summary: string; run?: Command }> = {
   plugin: { summary: 'install or locate PJRT plugins (plugin install cpu | plugin where [cpu|tpu|cuda])', run: runPlugin },
   train: { summary: 'fine-tune a BERT classifier (coming with the Trainer)' },
   evaluate: { summary: 'evaluate a fine-tuned model (coming with the Trainer)' },
-  predict: { summary: 'classify texts with a fine-tuned model (coming with the model)' },
+  predict: { summary: 'classify texts with a fine-tuned model directory', run: runPredict },
   demo: { summary: 'fine-tune a small model on built-in data (coming with the Trainer)' },
   bench: { summary: 'benchmark against PyTorch and JAX (coming with the benchmarks)' },
 };

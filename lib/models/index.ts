@@ -24,3 +24,4 @@ export {
   parseBertHead,
 } from './bert.js';
 export { HEAD_CONFIG_FIELD, type LoadBertOptions, type LoadedBert, type SaveBertOptions, getBertParams, loadBertParams, putBertParams, saveBertModel } from './bert-files.js';
+export { type BertPrediction, BertPredictor, type BertPredictorOptions } from './bert-predict.js';

@@ -13,6 +13,8 @@ Subcommands (a JSON request on stdin, a JSON result on stdout):
                   pytorch_model.bin (torch.save, TF-era gamma/beta LayerNorm names); its logits
   logits DIR      request {input_ids, token_type_ids, attention_mask}: load DIR with
                   from_pretrained (local only) and return its logits and the loading report
+  jobs            request [{command, args, request}, ...]: run several of the above in one
+                  process (importing torch and transformers once) and return their results
 """
 import json
 import os
@@ -22,8 +24,17 @@ import warnings
 warnings.filterwarnings("ignore")
 
 
+_requests = []
+
+
 def load_request():
+    if _requests:
+        return _requests.pop()
     return json.loads(sys.stdin.read())
+
+
+def output(result):
+    json.dump(result, sys.stdout)
 
 
 def inputs_of(request):
@@ -58,7 +69,7 @@ def random_model(out_dir):
     out.loss.backward()
     grads = {name: param.grad.detach().contiguous() for name, param in model.named_parameters()}
     save_file(grads, os.path.join(out_dir, "grads.safetensors"))
-    json.dump({"logits": out.logits.tolist(), "loss": out.loss.item()}, sys.stdout)
+    return {"logits": out.logits.tolist(), "loss": out.loss.item()}
 
 
 def minilm(st_dir, bin_dir):
@@ -85,7 +96,7 @@ def minilm(st_dir, bin_dir):
     torch.save(state, os.path.join(bin_dir, "pytorch_model.bin"))
     with torch.no_grad():
         logits = model(**inputs_of(request)).logits
-    json.dump({"logits": logits.tolist()}, sys.stdout)
+    return {"logits": logits.tolist()}
 
 
 def logits_of(model_dir):
@@ -97,18 +108,26 @@ def logits_of(model_dir):
     model.eval()
     with torch.no_grad():
         logits = model(**inputs_of(request)).logits
-    json.dump(
-        {
-            "logits": logits.tolist(),
-            "missing": sorted(info["missing_keys"]),
-            "unexpected": sorted(info["unexpected_keys"]),
-            "mismatched": sorted(str(k) for k in info["mismatched_keys"]),
-            "id2label": {str(k): v for k, v in model.config.id2label.items()},
-        },
-        sys.stdout,
-    )
+    return {
+        "logits": logits.tolist(),
+        "missing": sorted(info["missing_keys"]),
+        "unexpected": sorted(info["unexpected_keys"]),
+        "mismatched": sorted(str(k) for k in info["mismatched_keys"]),
+        "id2label": {str(k): v for k, v in model.config.id2label.items()},
+    }
+
+
+COMMANDS = {"random": random_model, "minilm": minilm, "logits": logits_of}
+
+
+def jobs():
+    results = []
+    for job in json.loads(sys.stdin.read()):
+        _requests.append(job["request"])
+        results.append(COMMANDS[job["command"]](*job["args"]))
+    return results
 
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"random": random_model, "minilm": minilm, "logits": logits_of}[command](*args)
+    output({**COMMANDS, "jobs": jobs}[command](*args))
