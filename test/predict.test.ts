@@ -1,0 +1,86 @@
+// `pjrt-bert predict` end to end on a small saved model: one JSON line per row in order,
+// the padded last batch, --text to stdout, and the errors a user can act on.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+
+import { main } from '../lib/cli/main.js';
+import { BertTokenizer } from '../lib/data/index.js';
+import { type BertSpec, BertPredictor, bertPresetConfig, initBertParams, saveBertModel } from '../lib/models/index.js';
+import { openTestRuntime } from './helpers/runtime.js';
+
+const rt = await openTestRuntime();
+const work = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-predict-'));
+const modelDir = path.join(work, 'model');
+const words = ['good', 'bad', 'movie', 'great', 'awful', 'the', 'was', 'very', 'not', '!', ',', '.'];
+const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
+const spec: BertSpec = {
+  config: { ...bertPresetConfig('tiny', { vocabSize: vocab.length, labels: ['negative', 'positive', 'neutral'] }), maxPositionEmbeddings: 32 },
+  head: { kind: 'mlp', hidden: 16 },
+};
+await saveBertModel(modelDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings });
+const texts = ['The movie was very good!', 'bad, awful', '', 'not great.', 'Good good GOOD', 'unknown words here'];
+const dataFile = path.join(work, 'data.csv');
+await writeFile(dataFile, `id,Text\n${texts.map((text, i) => `${i},"${text}"`).join('\n')}\n`);
+
+/** Runs the CLI in this process; returns its exit code, stdout and stderr. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['predict', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+t.test('predicts every row in order with a padded last batch, as one text at a time does', async (t) => {
+  const outFile = path.join(work, 'predictions.jsonl');
+  const run = await cli(['--model', modelDir, '--data', dataFile, '--text-column', 'Text', '--seq-len', '12', '--batch-size', '4', '--out', outFile]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stderr, /6 predictions written to .*predictions\.jsonl \(.* s, batch 4, seq len 12\)/);
+  const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { label: string; probabilities: number[]; logits: number[] });
+  t.equal(lines.length, texts.length);
+  using single = await BertPredictor.open(rt, modelDir, { seqLen: 12, batchSize: 1 });
+  const expected = await single.predict(texts);
+  t.equal(single.compileCount, 1, 'one program for six batches');
+  lines.forEach((line, i) => {
+    t.same(Object.keys(line), ['label', 'probabilities', 'logits']);
+    t.equal(line.label, expected[i]!.label, `row ${i} label`);
+    t.ok(line.logits.every((z, k) => Math.abs(z - expected[i]!.logits[k]!) < 1e-5), `row ${i} logits`);
+    t.ok(Math.abs(line.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${i} probabilities sum to 1`);
+    t.equal(line.label, spec.config.labels![line.logits.indexOf(Math.max(...line.logits))]);
+  });
+  const text = await cli(['--model', modelDir, '--text', texts[0]!, '--seq-len', '12']);
+  t.equal(text.code, 0, text.stderr);
+  const printed = JSON.parse(text.stdout) as (typeof lines)[0];
+  t.equal(printed.label, lines[0]!.label, '--text prints the line to stdout');
+  t.ok(printed.logits.every((z, k) => Math.abs(z - lines[0]!.logits[k]!) < 1e-5), '--text logits (batch 1 vs 4: rounding only)');
+});
+
+t.test('errors a user can act on', async (t) => {
+  const fail = async (args: string[], code: number, message: RegExp) => {
+    const run = await cli(args);
+    t.equal(run.code, code, args.join(' '));
+    t.match(run.stderr, message);
+  };
+  await fail(['--model', path.join(work, 'nowhere'), '--text', 'x'], 1, /pjrt-bert predict: model directory .*nowhere does not exist/);
+  await fail(['--model', work, '--text', 'x'], 1, /config\.json: file not found/);
+  await fail(['--model', modelDir, '--data', dataFile, '--text-column', 'tweet'], 1, /tweet.*(id|Text).*(Text|id)/);
+  await fail(['--model', modelDir, '--data', path.join(work, 'missing.csv')], 1, /missing\.csv: file not found/);
+  await fail(['--model', modelDir, '--text', 'x', '--seq-len', '33'], 1, /sequence length 33 exceeds the model's max_position_embeddings 32/);
+  await fail(['--model', modelDir], 2, /give exactly one of --data FILE and --text/);
+  await fail(['--data', dataFile], 2, /--model DIR is required/);
+  await fail(['--model', modelDir, '--text', 'x', '--batch-size', '0'], 2, /--batch-size must be a positive integer, got '0'/);
+  await fail(['--model', modelDir, '--text', 'x', '--bogus'], 2, /Unknown option '--bogus'/);
+  const help = await cli(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /usage: pjrt-bert predict --model DIR/);
+});
