@@ -43,7 +43,7 @@ t.test('round trip of every dtype through a file, read back by Python', async (t
     ['s64', makeTensor('s64', [2], BigInt64Array.from([-(2n ** 40n), 7n]))],
     ['s32', makeTensor('s32', [1, 2], Int32Array.from([-3, 2 ** 30]))],
     ['u8', makeTensor('u8', [3], Uint8Array.from([0, 128, 255]))],
-    ['bool', makeTensor('bool', [2], Uint8Array.from([1, 0]))],
+    ['bool', makeTensor('pred', [2], Uint8Array.from([1, 0]))],
     ['scalar', makeTensor('f32', [], Float32Array.from([42]))],
     ['empty', makeTensor('f32', [0, 5], new Float32Array(0))],
   ]);

@@ -33,7 +33,7 @@ const FILE_DTYPES: Record<string, DType> = {
   U32: 'u32',
   U16: 'u16',
   U8: 'u8',
-  BOOL: 'bool',
+  BOOL: 'pred',
 };
 
 const DTYPE_NAMES = Object.fromEntries(Object.entries(FILE_DTYPES).map(([name, dtype]) => [dtype, name])) as Record<

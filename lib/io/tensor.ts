@@ -7,12 +7,13 @@
  * `product(shape)` elements (a scalar has shape `[]` and one element). The typed array per
  * dtype is fixed: f64 Float64Array, f32 Float32Array, f16 and bf16 Uint16Array (raw bit
  * patterns), s64 BigInt64Array, s32 Int32Array, s16 Int16Array, s8 Int8Array, u64
- * BigUint64Array, u32 Uint32Array, u16 Uint16Array, u8 and bool Uint8Array (0/1).
- * The dtype names are StableHLO's element type names (`f32`, `bf16`, `s64`...).
+ * BigUint64Array, u32 Uint32Array, u16 Uint16Array, u8 and pred (booleans) Uint8Array (0/1).
+ * The dtype names are those of `lib/runtime` and `lib/stablehlo` (`f32`, `bf16`, `s64`, `pred`...),
+ * plus s16, u16 and u64, which only files carry.
  */
 
 /** Element types a host tensor can hold. */
-export type DType = 'f64' | 'f32' | 'f16' | 'bf16' | 's64' | 's32' | 's16' | 's8' | 'u64' | 'u32' | 'u16' | 'u8' | 'bool';
+export type DType = 'f64' | 'f32' | 'f16' | 'bf16' | 's64' | 's32' | 's16' | 's8' | 'u64' | 'u32' | 'u16' | 'u8' | 'pred';
 
 /** The typed array that holds the elements of each dtype. */
 export interface TensorDataByDType {
@@ -28,7 +29,7 @@ export interface TensorDataByDType {
   u32: Uint32Array;
   u16: Uint16Array;
   u8: Uint8Array;
-  bool: Uint8Array;
+  pred: Uint8Array;
 }
 
 /** A host tensor: dtype, shape and row-major little-endian elements. */
@@ -57,7 +58,7 @@ const ARRAY_TYPES: Record<DType, TypedArrayConstructor> = {
   u32: Uint32Array,
   u16: Uint16Array,
   u8: Uint8Array,
-  bool: Uint8Array,
+  pred: Uint8Array,
 } as Record<DType, TypedArrayConstructor>;
 
 /** All dtype names. */

@@ -25,7 +25,7 @@ const STORAGE_DTYPES: Record<string, DType> = {
   ShortStorage: 's16',
   CharStorage: 's8',
   ByteStorage: 'u8',
-  BoolStorage: 'bool',
+  BoolStorage: 'pred',
 };
 
 interface StorageType extends PickleGlobal {
