@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import type { DeviceArray, Runtime } from '../lib/runtime/index.js';
 import { jit, ops, type Tensor } from '../lib/trace/index.js';
-import { adam, adamw, clipGradNorm, constantSchedule, linearSchedule, type AdamState, type Optimizer, type ParameterTree } from '../lib/optim/index.js';
+import { adam, adamw, clipGradNorm, constantSchedule, isDecayedParameter, linearSchedule, type AdamState, type Optimizer, type ParameterTree } from '../lib/optim/index.js';
 import { openTestRuntime } from './helpers/runtime.js';
 import { runPythonJson } from './reference/python.js';
 
@@ -21,6 +21,23 @@ const SHAPES: Record<string, number[]> = {
   'scale': [],
 };
 const NAMES = Object.keys(SHAPES);
+/** More names for the weight-decay rule: BERT's, then other norms and near misses. */
+const MORE_NAMES = [
+  'bert.embeddings.word_embeddings.weight',
+  'bert.embeddings.LayerNorm.bias',
+  'bert.encoder.layer.11.attention.output.LayerNorm.weight',
+  'bert.encoder.layer.11.output.dense.bias',
+  'bert.pooler.dense.weight',
+  'classifier.0.weight',
+  'classifier.3.bias',
+  'model.final_norm.weight',
+  'model.norm.weight',
+  'model.layers.0.input_layernorm.weight',
+  'model.rmsnorm.scale',
+  'normalizer.weight',
+  'enorm.weight',
+  'biased_gate.weight',
+];
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Deterministic f32 values: initial parameters and, per step, gradients whose size swings so clipping is sometimes active. */
@@ -92,15 +109,18 @@ function ratios(ours: Record<string, number[]>, torch: Record<string, number[]>)
 t.test('Adam/AdamW, schedules and clipping match PyTorch over 20 steps, stepwise and in one loop', async (t) => {
   const rt = await openTestRuntime();
   // torch takes longer to import than our programs take to compile and run: start it first
-  const referenceRun = runPythonJson<Record<string, TorchRun>>('optim_reference.py', [], {
+  const referenceRun = runPythonJson<{ runs: Record<string, TorchRun>; decay: string[] }>('optim_reference.py', [], {
     params: Object.fromEntries(NAMES.map((name) => [name, { shape: SHAPES[name], values: initial[name] }])),
     grads,
     runs: RUNS,
+    names: MORE_NAMES,
   });
   referenceRun.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
   const ours = [];
   for (const spec of RUNS) ours.push(await runOurs(t, rt, spec));
-  const reference = await referenceRun;
+  const { runs: reference, decay } = await referenceRun;
+  const allNames = [...NAMES, ...MORE_NAMES];
+  t.same(allNames.filter(isDecayedParameter), decay, "isDecayedParameter = transformers' Trainer.get_decay_parameter_names");
   for (const [index, spec] of RUNS.entries()) {
     const { stepwise, looped, lrs, norms, optimizer } = ours[index]!;
     const torch = reference[spec.name]!;

@@ -74,12 +74,21 @@ export interface Optimizer {
 }
 
 /**
- * The Hugging Face Trainer's weight-decay rule: false for names ending in `bias` and for
- * LayerNorm parameters (`LayerNorm.weight`, `LayerNorm.bias`, also the TF-era
- * `LayerNorm.gamma`/`LayerNorm.beta`), true for every other parameter. Sync; never throws.
+ * Name patterns the Hugging Face Trainer (transformers 5, `Trainer.get_decay_parameter_names`)
+ * exempts from weight decay, matched anywhere in the lower-cased name.
+ */
+const NO_DECAY_PATTERNS = [/bias/, /layernorm/, /rmsnorm/, /(?:^|\.)norm(?:$|\.)/, /_norm(?:$|\.)/];
+
+/**
+ * The Hugging Face Trainer's weight-decay rule: false (no decay) for biases and normalization
+ * parameters, i.e. when the lower-cased name contains `bias`, `layernorm` or `rmsnorm`, or has
+ * a `norm` path component or one ending in `_norm`; true for every other parameter. For BERT
+ * that exempts every `*.bias` and every `*.LayerNorm.weight`. Pass another predicate as
+ * {@link AdamOptions.decays} to change it. Sync; never throws.
  */
 export function isDecayedParameter(name: string): boolean {
-  return !(name.endsWith('bias') || /LayerNorm\.(weight|bias|gamma|beta)$/.test(name));
+  const lower = name.toLowerCase();
+  return !NO_DECAY_PATTERNS.some((pattern) => pattern.test(lower));
 }
 
 /**

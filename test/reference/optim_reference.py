@@ -6,10 +6,12 @@ Reads one JSON object on stdin:
    "grads": [{name: [...]}, ...],                              one gradient dict per step
    "runs": [{"name", "optimizer": "adam"|"adamw", "lr", "betas", "eps", "weight_decay",
              "schedule": "constant"|"linear", "warmup", "total", "clip": number|null}]}
-Writes {run name: {"params": {name: [...]}, "lrs": [...], "norms": [...]}}: the parameters
-after all steps, the learning rate each step used, and the pre-clipping norm of each step.
-Weight decay is skipped for names ending in "bias" and LayerNorm weights, as the HF Trainer
-does (its decay groups).
+   "names": [...]}                                             more names to classify
+Writes {"runs": {run name: {"params": {name: [...]}, "lrs": [...], "norms": [...]}},
+"decay": [...]}: the parameters after all steps, the learning rate each step used, the
+pre-clipping norm of each step, and which of params + names the HF Trainer decays. The decay
+groups come from transformers' own Trainer.get_decay_parameter_names, run on a module tree
+built from the dotted names.
 """
 import json
 import sys
@@ -18,11 +20,25 @@ import warnings
 warnings.filterwarnings("ignore")
 
 
-def no_decay(name):
-    return name.endswith("bias") or "LayerNorm.weight" in name or "LayerNorm.bias" in name
+def hf_decay_names(names):
+    import torch
+    from torch import nn
+    from transformers.trainer import Trainer
+
+    root = nn.Module()
+    for name in names:
+        *path, leaf = name.split(".")
+        module = root
+        for part in path:
+            if not hasattr(module, part):
+                module.add_module(part, nn.Module())
+            module = getattr(module, part)
+        module.register_parameter(leaf, nn.Parameter(torch.zeros(1)))
+    # the method does not use self
+    return set(Trainer.get_decay_parameter_names(None, root))
 
 
-def run(spec, initial, grads):
+def run(spec, initial, grads, decayed):
     import torch
     from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
@@ -31,8 +47,8 @@ def run(spec, initial, grads):
         for name, entry in initial.items()
     }
     groups = [
-        {"params": [p for n, p in params.items() if not no_decay(n)], "weight_decay": spec["weight_decay"]},
-        {"params": [p for n, p in params.items() if no_decay(n)], "weight_decay": 0.0},
+        {"params": [p for n, p in params.items() if n in decayed], "weight_decay": spec["weight_decay"]},
+        {"params": [p for n, p in params.items() if n not in decayed], "weight_decay": 0.0},
     ]
     optimizer_class = torch.optim.Adam if spec["optimizer"] == "adam" else torch.optim.AdamW
     optimizer = optimizer_class(groups, lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"])
@@ -55,8 +71,10 @@ def run(spec, initial, grads):
 
 def main():
     request = json.load(sys.stdin)
-    out = {spec["name"]: run(spec, request["params"], request["grads"]) for spec in request["runs"]}
-    json.dump(out, sys.stdout)
+    names = list(request["params"]) + request.get("names", [])
+    decayed = hf_decay_names(names)
+    runs = {spec["name"]: run(spec, request["params"], request["grads"], decayed) for spec in request["runs"]}
+    json.dump({"runs": runs, "decay": [name for name in names if name in decayed]}, sys.stdout)
 
 
 if __name__ == "__main__":
