@@ -1,0 +1,146 @@
+/**
+ * The programs the Trainer compiles, each once: the train program (K optimizer steps per call,
+ * each over A accumulated micro-batches: forward, loss, backward, gradient all-reduce over R
+ * replicas, clipping, the optimizer and the learning-rate schedule, with loss and accuracy
+ * summed on the device) and the eval program (logits for K batches per call).
+ *
+ * Shapes, per replica, with m = B / (R x A) examples per micro-batch:
+ *   tokens  s32 [K*A, m, S]   (input ids, attention mask, token type ids)
+ *   labels  s32 [K*A, m]      weights f32 [K*A, m] (0 for padding examples)
+ *   keys    s64 [K*A, 2]      one dropout key per micro-batch
+ */
+import { bertForward, bertLoss, numLabelsOf, type BertSpec } from '../models/bert.js';
+import type { AdamState, Optimizer } from '../optim/adam.js';
+import { clipGradNorm } from '../optim/clipping.js';
+import { ops, valueAndGrad, type Tensor } from '../trace/index.js';
+
+/** One replica's slab inside a traced program. */
+export interface SlabTensors {
+  inputIds: Tensor;
+  attentionMask: Tensor;
+  tokenTypeIds: Tensor;
+  labels: Tensor;
+  weights: Tensor;
+  keys: Tensor;
+}
+
+/** What one call of the train program reports, summed over its steps and all replicas. */
+export type TrainMetricsTensors = {
+  /** Sum over real examples of the cross-entropy. */
+  lossSum: Tensor;
+  /** Real examples classified correctly. */
+  correct: Tensor;
+  /** Real examples seen. */
+  examples: Tensor;
+};
+
+/** Settings baked into the train program. */
+export interface TrainProgramOptions {
+  spec: BertSpec;
+  optimizer: Optimizer;
+  replicas: number;
+  /** Optimizer steps per call (K). */
+  steps: number;
+  /** Micro-batches per step (A). */
+  accumulation: number;
+  /** Global-norm clipping threshold; 0 disables. */
+  clipNorm: number;
+  computeDtype: 'f32' | 'bf16';
+  /** Whether dropout is on (rates above 0 and training). */
+  dropout: boolean;
+}
+
+/** Row `index` of a [N, ...rest] tensor, as [...rest]. */
+function row(x: Tensor, index: Tensor): Tensor {
+  const [, ...rest] = x.shape;
+  const start = [index, ...rest.map(() => 0)];
+  return ops.reshape(ops.dynamicSlice(x, start, [1, ...rest]), rest);
+}
+
+/** Sum over all replicas (identity for one replica). */
+function acrossReplicas(x: Tensor, replicas: number): Tensor {
+  return replicas > 1 ? ops.allReduceSum(x, replicas) : x;
+}
+
+/**
+ * The traced train function: `(params, state, slab) -> { params, state, metrics }`. A step
+ * whose micro-batches hold no real example on any replica (the padding steps of an epoch's
+ * last call) leaves parameters and optimizer state unchanged. Sync; traced.
+ */
+export function makeTrainStep(options: TrainProgramOptions) {
+  const { spec, optimizer, replicas, steps, accumulation, clipNorm, computeDtype, dropout } = options;
+  return (params: Record<string, Tensor>, state: AdamState, slab: SlabTensors) => {
+    const zero = ops.zeros([], 'f32');
+    const init: TrainCarry = { params, state, metrics: { lossSum: zero, correct: zero, examples: zero } };
+    return ops.forLoop<TrainCarry>(steps, (k, carry) => {
+      // Real examples of this step over every micro-batch and replica: the loss divides by it,
+      // so the summed gradients are those of the mean loss over the global batch.
+      let local = zero;
+      for (let a = 0; a < accumulation; a++) local = ops.add(local, ops.sum(row(slab.weights, ops.add(ops.mul(k, accumulation), a))));
+      const examples = acrossReplicas(local, replicas);
+      const count = ops.maximum(examples, 1);
+
+      let grads: Record<string, Tensor> | undefined;
+      let lossSum = zero;
+      let correct = zero;
+      for (let a = 0; a < accumulation; a++) {
+        const index = ops.add(ops.mul(k, accumulation), a);
+        const micro = {
+          inputIds: row(slab.inputIds, index),
+          attentionMask: row(slab.attentionMask, index),
+          tokenTypeIds: row(slab.tokenTypeIds, index),
+        };
+        const labels = row(slab.labels, index);
+        const weights = row(slab.weights, index);
+        const key = row(slab.keys, index);
+        const loss = (p: Record<string, Tensor>) => {
+          const logits = bertForward(spec, p, micro, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
+          return [bertLoss(logits, labels, weights, count), logits] as const;
+        };
+        const [[value, logits], g] = valueAndGrad(loss, { hasAux: true })(carry.params);
+        grads = grads ? ops.mapTensors(ops.add, grads, g) : g;
+        lossSum = ops.add(lossSum, ops.mul(value, count));
+        const hits = ops.cast(ops.equal(ops.argmax(logits, -1), labels), 'f32');
+        correct = ops.add(correct, ops.sum(ops.mul(hits, weights)));
+      }
+      const summed = replicas > 1 ? ops.mapTensors((g) => ops.allReduceSum(g, replicas), grads!) : grads!;
+      const clipped = clipNorm > 0 ? clipGradNorm(summed, clipNorm).grads : summed;
+      const updated = optimizer.update(carry.params, clipped, carry.state);
+      // Padding-only steps change nothing (not even the step count or the moments).
+      const real = ops.greater(examples, 0);
+      const keep = (next: Tensor, previous: Tensor) => ops.where(real, next, previous);
+      return {
+        params: ops.mapTensors(keep, updated.params, carry.params),
+        state: { step: keep(updated.state.step, carry.state.step), m: ops.mapTensors(keep, updated.state.m, carry.state.m), v: ops.mapTensors(keep, updated.state.v, carry.state.v) },
+        metrics: {
+          lossSum: ops.add(carry.metrics.lossSum, acrossReplicas(lossSum, replicas)),
+          correct: ops.add(carry.metrics.correct, acrossReplicas(correct, replicas)),
+          examples: ops.add(carry.metrics.examples, examples),
+        },
+      };
+    }, init);
+  };
+}
+
+/** The state threaded through the K steps of the train program (a type alias, so it is a Tree). */
+export type TrainCarry = {
+  params: Record<string, Tensor>;
+  state: { step: Tensor; m: Record<string, Tensor>; v: Record<string, Tensor> };
+  metrics: TrainMetricsTensors;
+};
+
+/**
+ * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]`, dropout off. Only
+ * the token fields of the slab are read. Sync; traced.
+ */
+export function makeEvalStep(spec: BertSpec, steps: number, computeDtype: 'f32' | 'bf16') {
+  return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds'>) => {
+    const [, batch] = slab.inputIds.shape as [number, number];
+    const labels = numLabelsOf(spec.config);
+    const init = ops.zeros([steps, batch, labels], 'f32');
+    return ops.forLoop(steps, (k, all) => {
+      const logits = bertForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
+      return ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, labels]), [k, 0, 0]);
+    }, init);
+  };
+}

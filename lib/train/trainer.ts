@@ -1,0 +1,248 @@
+/**
+ * `Trainer`: fine-tunes a BERT classifier with Keras-like ease.
+ *
+ *     const trainer = await Trainer.create({ model: './bert-dir', replicas: 8, epochs: 5, learningRate: 1e-5 });
+ *     const history = await trainer.fit({ texts, labels }, { validationSplit: 0.2 });
+ *     const preds = await trainer.predict(moreTexts);
+ *     await trainer.save('./out');
+ *
+ * One train program is compiled per run (K steps per call, R replicas, gradients all-reduced);
+ * parameters and optimizer state stay on the devices between calls (donated), and the host
+ * only sends token slabs and reads three metric scalars per call.
+ */
+import path from 'node:path';
+import { BertTokenizer } from '../data/bert-tokenizer.js';
+import { readBertConfig } from '../io/hf-config.js';
+import type { Tensor as HostTensor } from '../io/tensor.js';
+import { bertPresetConfig, initBertParams, isBertPreset, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
+import { loadBertParams, saveBertModel } from '../models/bert-files.js';
+import { cacheDir } from '../runtime/provision.js';
+import { Runtime } from '../runtime/runtime.js';
+import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
+import { DataError, mapLabels, prepareTrainingData, selectRows, tokenizeExamples, type TokenizedExamples } from './data.js';
+import { evaluateExamples, type Evaluation } from './evaluation.js';
+import { argmaxRows, softmaxRows } from './metrics.js';
+import { progressReporter } from './progress.js';
+import { TrainingRun } from './training-run.js';
+
+/** Labelled texts. */
+export interface LabelledTexts {
+  texts: readonly string[];
+  labels: readonly string[];
+}
+
+/** Options of {@link Trainer.fit}. */
+export interface FitOptions {
+  /** Hold out the last fraction of the rows (before shuffling) for validation; overrides the config. */
+  validationSplit?: number;
+  /** Explicit validation data (instead of a split). */
+  validationData?: LabelledTexts;
+}
+
+/** What {@link Trainer.create} accepts: the config, plus a vocabulary for presets. */
+export type TrainerOptions = TrainerConfigInput & {
+  /** Tokenizer to use (default: the model directory's). Required for presets unless `vocab` is given. */
+  tokenizer?: BertTokenizer;
+  /** Vocabulary for a preset model (an uncased BERT tokenizer is built over it). */
+  vocab?: readonly string[];
+};
+
+/** One prediction. */
+export interface Prediction {
+  label: string;
+  probabilities: number[];
+  logits: number[];
+}
+
+/** The model being trained: architecture, host parameters (between runs), tokenizer. */
+export interface ModelState {
+  spec: BertSpec;
+  params: BertParams<HostTensor<'f32'>>;
+}
+
+/**
+ * Fine-tunes and runs a BERT classifier. Create with {@link Trainer.create}; dispose when done.
+ */
+export class Trainer implements Disposable {
+  /** The validated configuration, defaults applied. */
+  readonly config: TrainerConfig;
+  /** The runtime the programs run on. */
+  readonly runtime: Runtime;
+  /** The tokenizer of the model. */
+  readonly tokenizer: BertTokenizer;
+  #model: ModelState | undefined;
+  #modelDir: string | undefined;
+
+  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined) {
+    this.config = config;
+    this.runtime = runtime;
+    this.tokenizer = tokenizer;
+    this.#modelDir = modelDir;
+  }
+
+  /**
+   * Validates the config, opens the runtime and loads the tokenizer. Parameters are loaded (or
+   * initialised, for presets) when the labels are known: at `fit`, or now for a model
+   * directory. Async.
+   * @throws ConfigError naming bad fields; Error for a missing model directory or plugin, or a
+   *   preset without a vocabulary; PjrtError from the runtime.
+   */
+  static async create(options: TrainerOptions): Promise<Trainer> {
+    const { tokenizer: givenTokenizer, vocab, ...rest } = options;
+    const config = parseTrainerConfig(rest);
+    const preset = isBertPreset(config.model);
+    let tokenizer = givenTokenizer;
+    if (!tokenizer && vocab) tokenizer = new BertTokenizer(vocab);
+    if (!tokenizer && preset) {
+      throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
+    }
+    tokenizer ??= await BertTokenizer.fromPretrained(config.model);
+    const cpu = config.plugin === 'cpu' || /cpu/.test(path.basename(config.plugin));
+    const runtime = await Runtime.open({
+      plugin: config.plugin,
+      ...(cpu ? { cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1) } : {}),
+      ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? path.join(cacheDir(), 'compiled') }),
+    });
+    if (runtime.devices.length < config.replicas) {
+      runtime.dispose();
+      throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
+    }
+    return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model);
+  }
+
+  /** The model's architecture and last host copy of its parameters, once loaded. Sync. */
+  get model(): ModelState | undefined {
+    return this.#model;
+  }
+
+  /** Loads or initialises the parameters for `labels` (class names in id order). Async. */
+  async #ensureModel(labels: readonly string[]): Promise<ModelState> {
+    if (this.#model) {
+      const known = this.#model.spec.config.labels ?? [];
+      if (known.length !== labels.length || known.some((label, i) => label !== labels[i])) {
+        throw new DataError(`the model was set up for labels [${known.join(', ')}] but the data has [${labels.join(', ')}]`);
+      }
+      return this.#model;
+    }
+    const head = parseBertHead(this.config.head);
+    let state: ModelState;
+    if (this.#modelDir) {
+      const loaded = await loadBertParams(this.#modelDir, { labels, head, seed: this.config.seed });
+      state = { spec: loaded.spec, params: loaded.params };
+    } else {
+      const config = bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabulary.tokens.length, labels });
+      const spec: BertSpec = { config, head };
+      state = { spec, params: initBertParams(spec, this.config.seed) };
+    }
+    const rate = this.config.dropout;
+    if (rate !== undefined) {
+      const c = state.spec.config;
+      state.spec = { ...state.spec, config: { ...c, hiddenDropoutProb: rate, attentionProbsDropoutProb: rate, classifierDropout: rate } };
+    }
+    if (state.spec.config.maxPositionEmbeddings < this.config.seqLen) {
+      throw new DataError(`seqLen ${this.config.seqLen} is over the model's max_position_embeddings ${state.spec.config.maxPositionEmbeddings}; use --seq-len ${state.spec.config.maxPositionEmbeddings} or less`);
+    }
+    this.#model = state;
+    return state;
+  }
+
+  /** The model's own label2id (from config.json), unless it is HF's placeholder LABEL_i. */
+  async #modelLabel2id(): Promise<Record<string, number> | undefined> {
+    if (!this.#modelDir) return undefined;
+    const config = await readBertConfig(path.join(this.#modelDir, 'config.json'));
+    const labels = config.labels;
+    if (!labels || labels.every((label, i) => label === `LABEL_${i}`)) return undefined;
+    return Object.fromEntries(labels.map((label, i) => [label, i]));
+  }
+
+  /**
+   * Trains on `data`, evaluating on the validation part after each epoch, writing checkpoints
+   * to `out` (when set) and resuming from one there. Async; resolves to one entry per epoch run.
+   * @throws DataError for unusable data (no rows, labels the model lacks, ...); Error when the
+   *   loss becomes NaN (no checkpoint is written for that epoch); PjrtError from the runtime.
+   */
+  async fit(data: LabelledTexts, options: FitOptions = {}): Promise<EpochMetrics[]> {
+    if (data.texts.length !== data.labels.length) throw new DataError(`${data.texts.length} texts but ${data.labels.length} labels`);
+    const split = options.validationSplit ?? this.config.validationSplit;
+    const label2id = await this.#modelLabel2id();
+    const table = { file: '<fit data>', texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels: [...data.labels, ...(options.validationData?.labels ?? [])], columns: [] };
+    let train: TokenizedExamples;
+    let validation: TokenizedExamples;
+    let labelNames: readonly string[];
+    if (options.validationData) {
+      const { mapping, ids } = mapLabels(table.labels, { label2id });
+      const all = tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids);
+      train = selectRows(all, 0, data.texts.length);
+      validation = selectRows(all, data.texts.length, all.count);
+      labelNames = mapping.id2label;
+    } else {
+      const prepared = prepareTrainingData(table as never, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id });
+      train = prepared.train;
+      validation = prepared.validation;
+      labelNames = prepared.labels.id2label;
+    }
+    const model = await this.#ensureModel(labelNames);
+    const run = new TrainingRun(this, model, train, validation, progressReporter(this.config.progress));
+    try {
+      const history = await run.fit();
+      this.#model = { spec: model.spec, params: await run.hostParams() };
+      return history;
+    } finally {
+      run.dispose();
+    }
+  }
+
+  /**
+   * Loss, accuracy and macro-F1 on labelled texts. Async.
+   * @throws DataError for labels the model does not know; Error before fit for a preset.
+   */
+  async evaluate(data: LabelledTexts): Promise<Evaluation> {
+    const model = await this.#modelForInference();
+    const names = model.spec.config.labels ?? [];
+    const missing = [...new Set(data.labels)].filter((label) => !names.includes(label));
+    if (missing.length) throw new DataError(`labels not known to the model: ${missing.join(', ')} (it has ${names.join(', ')})`);
+    const ids = Int32Array.from(data.labels, (label) => names.indexOf(label));
+    const examples = tokenizeExamples(this.tokenizer, data.texts, this.config.seqLen, ids);
+    return evaluateExamples(this, model, examples);
+  }
+
+  /** Class, probabilities and logits for each text, in order. Async. @throws Error before fit for a preset. */
+  async predict(texts: readonly string[]): Promise<Prediction[]> {
+    const model = await this.#modelForInference();
+    const names = model.spec.config.labels ?? [];
+    const examples = tokenizeExamples(this.tokenizer, texts, this.config.seqLen);
+    const { logits } = await evaluateExamples(this, model, examples);
+    const classes = names.length;
+    const probabilities = softmaxRows(logits, classes);
+    const best = argmaxRows(logits, classes);
+    return texts.map((_, i) => ({
+      label: names[best[i]!]!,
+      probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
+      logits: Array.from(logits.subarray(i * classes, (i + 1) * classes)),
+    }));
+  }
+
+  async #modelForInference(): Promise<ModelState> {
+    if (this.#model) return this.#model;
+    if (!this.#modelDir) throw new Error(`model '${this.config.model}' is an untrained preset: call fit first`);
+    const label2id = await this.#modelLabel2id();
+    const loaded = await loadBertParams(this.#modelDir, { head: this.config.head === 'linear' ? undefined : this.config.head });
+    return this.#ensureModel(label2id ? Object.keys(label2id).sort((a, b) => label2id[a]! - label2id[b]!) : (loaded.spec.config.labels ?? []));
+  }
+
+  /** Saves the model as a Hugging Face directory (loadable by transformers). Async. @throws Error before fit for a preset. */
+  async save(dir: string): Promise<void> {
+    const model = await this.#modelForInference();
+    await saveBertModel(dir, model.spec, model.params, { vocab: this.tokenizer.vocabulary.tokens, tokenizer: this.tokenizer.settings });
+  }
+
+  /** Releases the runtime and everything compiled. Sync. */
+  dispose(): void {
+    this.runtime.dispose();
+  }
+
+  /** Same as {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * One `fit`: the device-side state (parameters and optimizer state per replica, donated to
+ * each call of the train program), the loop over calls and epochs, validation, early
+ * stopping, checkpoints and exact resume.
+ */
+import { existsSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import path from 'node:path';
+import type { BertTokenizer } from '../data/bert-tokenizer.js';
+import type { Tensor as HostTensor } from '../io/tensor.js';
+import { getBertParams, loadBertParams, putBertParams, saveBertModel } from '../models/bert-files.js';
+import { formatBertHead, headDropoutOf, type BertParams } from '../models/bert.js';
+import { adam, adamw } from '../optim/adam.js';
+import { constantSchedule, linearSchedule } from '../optim/schedules.js';
+import type { DeviceArray, Runtime } from '../runtime/index.js';
+import { jit, type JitFunction } from '../trace/index.js';
+import type { EpochMetrics, TrainerConfig } from './config.js';
+import { isCheckpoint, readMetrics, readTrainerState, recoverCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
+import { DataError, type TokenizedExamples } from './data.js';
+import { SlabBatcher, SplitMix64, type DataPosition, type ReplicaSlab } from './data-batches.js';
+import { EvalRunner, scoreLogits } from './evaluation.js';
+import type { ProgressReporter } from './progress.js';
+import { makeTrainStep } from './programs.js';
+import type { ModelState } from './trainer.js';
+
+/** What a run needs from its Trainer. */
+export interface RunHost {
+  readonly config: TrainerConfig;
+  readonly runtime: Runtime;
+  readonly tokenizer: BertTokenizer;
+}
+
+type DeviceState = { step: DeviceArray; m: Record<string, DeviceArray>; v: Record<string, DeviceArray> };
+
+/** Settings that must be equal to resume a run from its checkpoint. */
+function fingerprint(config: TrainerConfig, trainCount: number): Record<string, unknown> {
+  const { model, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head } = config;
+  return { model, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, trainExamples: trainCount };
+}
+
+/** Runs the train program over the data; see the module comment. */
+export class TrainingRun implements Disposable {
+  readonly #host: RunHost;
+  readonly #model: ModelState;
+  readonly #train: TokenizedExamples;
+  readonly #validation: TokenizedExamples;
+  readonly #reporter: ProgressReporter;
+  readonly #batcher: SlabBatcher;
+  readonly #program: JitFunction<ReturnType<typeof makeTrainStep>>;
+  readonly #eval: EvalRunner;
+  #params: BertParams<DeviceArray>[] = [];
+  #state: DeviceState[] = [];
+
+  /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
+  constructor(host: RunHost, model: ModelState, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
+    this.#host = host;
+    this.#model = model;
+    this.#train = train;
+    this.#validation = validation;
+    this.#reporter = reporter;
+    const c = host.config;
+    if (train.count === 0) throw new DataError('no training rows (after the validation split)');
+    this.#batcher = new SlabBatcher(train, { globalBatchSize: c.batchSize, replicas: c.replicas, stepsPerCall: c.stepsPerExecution, shuffle: c.shuffle, seed: c.seed });
+    const totalSteps = c.epochs * this.#batcher.stepsPerEpoch;
+    const lr = c.schedule === 'linear' ? linearSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps, totalSteps }) : constantSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps });
+    const optimizer = (c.optimizer === 'adam' ? adam : adamw)({ lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
+    const mc = model.spec.config;
+    const dropout = mc.hiddenDropoutProb > 0 || mc.attentionProbsDropoutProb > 0 || headDropoutOf(mc) > 0;
+    const step = makeTrainStep({ spec: model.spec, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout });
+    this.#program = jit(step, { runtime: host.runtime, replicas: c.replicas, donateArgnums: [0, 1], name: 'train' });
+    this.#eval = new EvalRunner({ runtime: host.runtime, config: c }, model.spec);
+  }
+
+  /** Programs compiled by this run: the train program and the eval program (one each). */
+  get compileCount(): number {
+    return this.#program.compileCount + this.#eval.compileCount;
+  }
+
+  /** Puts parameters and optimizer state on every replica's device. */
+  async #place(params: BertParams<HostTensor<'f32'>>, moments: Map<string, HostTensor> | undefined, step: number): Promise<void> {
+    const { runtime, config } = this.#host;
+    for (let r = 0; r < config.replicas; r++) {
+      this.#params.push(await putBertParams(runtime, params, r));
+      const zerosOrSaved = async (prefix: 'm' | 'v') =>
+        Object.fromEntries(
+          await Promise.all(
+            Object.entries(params).map(async ([name, tensor]) => {
+              const saved = moments?.get(`${prefix}.${name}`);
+              if (moments && !saved) throw new Error(`the checkpoint's optimizer state lacks ${prefix}.${name}`);
+              return [name, await runtime.put((saved?.data as Float32Array | undefined) ?? new Float32Array(tensor.data.length), tensor.shape, { device: r })] as const;
+            }),
+          ),
+        );
+      this.#state.push({ step: await runtime.put(Int32Array.of(step), [], { device: r }), m: await zerosOrSaved('m'), v: await zerosOrSaved('v') });
+    }
+  }
+
+  /** One replica's slab as device arrays, reshaped for gradient accumulation, with dropout keys. */
+  async #putSlab(part: ReplicaSlab, replica: number, firstStep: number) {
+    const { runtime, config } = this.#host;
+    const A = config.gradientAccumulationSteps;
+    const micro = config.stepsPerExecution * A; // [K, b, ...] is [K*A, b/A, ...] in row-major order
+    const m = this.#batcher.shardSize / A;
+    const S = this.#train.seqLen;
+    const keys = new BigInt64Array(micro * 2);
+    for (let i = 0; i < micro; i++) {
+      const random = new SplitMix64((BigInt(this.#host.config.seed) << 32n) ^ (BigInt(firstStep * A + i) << 8n) ^ BigInt(replica));
+      keys[2 * i] = BigInt.asIntN(64, random.next());
+      keys[2 * i + 1] = BigInt.asIntN(64, random.next());
+    }
+    const device = { device: replica };
+    return {
+      inputIds: await runtime.put(part.inputIds, [micro, m, S], device),
+      attentionMask: await runtime.put(part.attentionMask, [micro, m, S], device),
+      tokenTypeIds: await runtime.put(part.tokenTypeIds, [micro, m, S], device),
+      labels: await runtime.put(part.labels, [micro, m], device),
+      weights: await runtime.put(part.weights, [micro, m], device),
+      keys: await runtime.put(keys, [micro, 2], device),
+    };
+  }
+
+  /** The current parameters (replica 0's) on the host. Async. */
+  async hostParams(): Promise<BertParams<HostTensor<'f32'>>> {
+    return getBertParams(this.#params[0]!);
+  }
+
+  /**
+   * Trains for the configured epochs (resuming from `out` when it holds a checkpoint of the
+   * same settings). Async; resolves to the metrics of every epoch, earlier runs' included.
+   * @throws Error for a checkpoint of other settings or a NaN loss; PjrtError from the runtime.
+   */
+  async fit(): Promise<EpochMetrics[]> {
+    const { config } = this.#host;
+    const out = config.out;
+    let json: TrainerStateJson = {
+      format: 1,
+      step: 0,
+      epoch: 0,
+      callsDoneInEpoch: 0,
+      epochComplete: false,
+      seed: config.seed,
+      labels: [...(this.#model.spec.config.labels ?? [])],
+      epochsWithoutImprovement: 0,
+      fingerprint: fingerprint(config, this.#train.count),
+    };
+    const history: EpochMetrics[] = [];
+    if (out && (await recoverCheckpoint(out))) {
+      const saved = await readTrainerState(out);
+      const differences = Object.keys(json.fingerprint).filter((key) => JSON.stringify(saved.json.fingerprint[key]) !== JSON.stringify(json.fingerprint[key]));
+      if (differences.length) {
+        throw new Error(
+          `--out ${out} holds a run with other settings (${differences.map((key) => `${key}: ${JSON.stringify(saved.json.fingerprint[key])} there, ${JSON.stringify(json.fingerprint[key])} now`).join('; ')}); use the same settings to resume, or a new --out`,
+        );
+      }
+      const loaded = await loadBertParams(out, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
+      await this.#place(loaded.params, saved.optimizer, saved.json.step);
+      json = { ...saved.json, fingerprint: json.fingerprint };
+      history.push(...((await readMetrics(out)) as unknown as EpochMetrics[]));
+      this.#reporter.message(`resuming ${out} at step ${json.step} (epoch ${this.#batcher.positionAt(json.step).epoch + 1})`);
+    } else {
+      await this.#place(this.#model.params, undefined, 0);
+    }
+    let position: DataPosition = this.#batcher.positionAt(json.step);
+    while (position.epoch < config.epochs) {
+      const epoch = position.epoch;
+      const started = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let examples = 0;
+      do {
+        const slab = this.#batcher.slab(position);
+        const firstStep = this.#batcher.globalStep(position);
+        const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep)] as const));
+        const results = await this.#program.replicated(args);
+        for (const [, , tensors] of args) for (const array of Object.values(tensors)) array.dispose();
+        this.#params = results.map((result) => result.params as BertParams<DeviceArray>);
+        this.#state = results.map((result) => result.state as DeviceState);
+        const metrics = results[0]!.metrics as Record<'lossSum' | 'correct' | 'examples', DeviceArray>;
+        const [callLoss, callCorrect, callExamples] = await Promise.all([metrics.lossSum, metrics.correct, metrics.examples].map(async (array) => ((await array.toHost()) as Float32Array)[0]!));
+        for (const result of results) for (const array of Object.values(result.metrics as Record<string, DeviceArray>)) array.dispose();
+        if (!Number.isFinite(callLoss)) {
+          throw new Error(`the training loss became ${callLoss} in epoch ${epoch + 1} near step ${firstStep + 1}; lower the learning rate (--lr) or enable clipping (--clip-norm); the last checkpoint${out && isCheckpoint(out) ? ` in ${out}` : ''} is untouched`);
+        }
+        lossSum += callLoss;
+        correct += callCorrect;
+        examples += callExamples;
+        position = slab.next;
+        const elapsed = (performance.now() - started) / 1000;
+        const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
+        this.#reporter.step(progress, elapsed);
+        await config.callbacks?.onStep?.(progress);
+      } while (position.epoch === epoch);
+      const seconds = (performance.now() - started) / 1000;
+      const metrics: EpochMetrics = { epoch: epoch + 1, step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / seconds, seconds };
+      if (this.#validation.count > 0) {
+        const logits = await this.#eval.logits(this.#params, this.#validation);
+        const score = scoreLogits(logits, this.#validation.labels, this.#model.spec.config.labels?.length ?? 2);
+        Object.assign(metrics, { val_loss: score.loss, val_accuracy: score.accuracy, val_f1: score.macroF1 });
+      }
+      history.push(metrics);
+      this.#reporter.epoch(metrics);
+      const watched = config.earlyStopping?.metric ?? config.keepBest;
+      let improved = false;
+      if (watched && metrics[watched] !== undefined) {
+        const value = metrics[watched]!;
+        const minDelta = config.earlyStopping?.minDelta ?? 0;
+        const better = json.best === undefined || (watched === 'val_loss' ? value < json.best.value - minDelta : value > json.best.value + minDelta);
+        if (better) json.best = { metric: watched, value, epoch: epoch + 1 };
+        improved = better;
+        json.epochsWithoutImprovement = better ? 0 : json.epochsWithoutImprovement + 1;
+      }
+      json = { ...json, step: metrics.step, epoch, callsDoneInEpoch: this.#batcher.callsPerEpoch, epochComplete: true };
+      if (out) await this.#checkpoint(out, json, metrics, improved && config.keepBest !== undefined);
+      const stop = (await config.callbacks?.onEpochEnd?.(metrics)) === false;
+      if (stop) break;
+      if (config.earlyStopping && json.epochsWithoutImprovement >= config.earlyStopping.patience) {
+        this.#reporter.message(`early stopping: ${config.earlyStopping.metric} has not improved for ${json.epochsWithoutImprovement} epoch(s) (best ${json.best?.value.toFixed(4)} at epoch ${json.best?.epoch})`);
+        break;
+      }
+    }
+    return history;
+  }
+
+  async #checkpoint(out: string, json: TrainerStateJson, metrics: EpochMetrics, isBest: boolean): Promise<void> {
+    const params = await this.hostParams();
+    const state = this.#state[0]!;
+    const optimizer = new Map<string, HostTensor>();
+    for (const prefix of ['m', 'v'] as const) {
+      for (const [name, array] of Object.entries(state[prefix])) optimizer.set(`${prefix}.${name}`, { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array });
+    }
+    const { tokenizer } = this.#host;
+    const save = (dir: string) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings });
+    await writeCheckpoint(
+      out,
+      async (dir) => {
+        await save(dir);
+        if (isBest) await save(path.join(dir, 'best'));
+        else if (existsSync(path.join(out, 'best'))) await cp(path.join(out, 'best'), path.join(dir, 'best'), { recursive: true });
+      },
+      { json, optimizer },
+      metrics as unknown as Record<string, unknown>,
+    );
+  }
+
+  /** Frees the device state and compiled programs. Sync. */
+  dispose(): void {
+    for (const params of this.#params) for (const array of Object.values(params)) array.dispose();
+    for (const state of this.#state) {
+      state.step.dispose();
+      for (const array of [...Object.values(state.m), ...Object.values(state.v)]) array.dispose();
+    }
+    this.#program.dispose();
+    this.#eval.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
