@@ -11,6 +11,7 @@ import { BertTokenizer } from '../lib/data/index.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../lib/io/index.js';
 import { type BertSpec, bertForward, bertLoss, bertParamShapes, bertPresetConfig, initBertParams, loadBertParams, putBertParams, saveBertModel } from '../lib/models/index.js';
 import type { DeviceArray } from '../lib/runtime/index.js';
+import { splitKey } from '../lib/nn/index.js';
 import { jit, ops, trace, valueAndGrad, type Tensor } from '../lib/trace/index.js';
 import { miniLmDir } from './reference/corpora.js';
 import { runPythonJson } from './reference/python.js';
@@ -240,6 +241,19 @@ t.test('dropout: keyed, deterministic, identity at rate 0 or in eval; bf16 close
   t.ok(bf16Diff < 5e-2, `bf16 rel diff ${bf16Diff.toExponential(2)}`);
   const expected = (perExample![0]! + perExample![1]! + perExample![2]!) / 3;
   t.ok(Math.abs(maskedLoss![0]! - expected) < 1e-6, 'the padded example counts zero');
+});
+
+t.test('splitKey derives distinct, reproducible keys', async (t) => {
+  const split = jit((key: Tensor) => splitKey(key, 3), { runtime: rt });
+  const run = async (seed: bigint) => {
+    const [next, keys] = (await split(await rt.put(BigInt64Array.from([seed, 0n]), [2]))) as [DeviceArray, DeviceArray[]];
+    return [next, ...keys].map(async (k) => Array.from((await k.toHost()) as BigInt64Array, String).join(','));
+  };
+  const a = await Promise.all(await run(1n));
+  t.equal(new Set(a).size, 4, 'next and three keys all differ');
+  t.same(await Promise.all(await run(1n)), a, 'same key, same split');
+  t.notSame(await Promise.all(await run(2n)), a);
+  split.dispose();
 });
 
 t.test('loading errors name the tensor and both shapes, or the missing ones', async (t) => {

@@ -3,5 +3,5 @@
  * Embedding, LayerNorm) with an f32/bf16 compute dtype, a deterministic dropout stream, and
  * seeded Hugging Face-style initialisation.
  */
-export { type ComputeDType, DropoutStream, embedding, finfoMin, layerNormF32, linear } from './layers.js';
+export { type ComputeDType, DropoutStream, embedding, finfoMin, layerNormF32, linear, splitKey } from './layers.js';
 export { SeededRandom, constantValues, normalValues } from './init.js';

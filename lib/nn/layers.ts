@@ -82,6 +82,20 @@ export class DropoutStream {
   }
 }
 
+/**
+ * `count` independent s64[2] keys derived from `key` (one draw of its generator, so a
+ * train step can take a fresh dropout key and carry another to the next step). Returns
+ * `[next, keys]`: `next` continues `key`'s stream, `keys[i]` start new streams. Sync; throws
+ * ShapeError for a key that is not s64[2], RangeError for a count below 1.
+ */
+export function splitKey(key: Tensor, count: number): [Tensor, Tensor[]] {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`splitKey: count must be a positive integer, got ${count}`);
+  const [next, bits] = ops.randomBits(key, [count, 2]); // u32 [count, 2]
+  const wide = ops.cast(bits, 's64');
+  const keys = Array.from({ length: count }, (_, i) => ops.reshape(ops.slice(wide, [i, 0], [i + 1, 2]), [2])); // [1, 2] -> [2]
+  return [next, keys];
+}
+
 /** The lowest finite value of a float dtype (`torch.finfo(dtype).min`). Sync; throws RangeError for other dtypes. */
 export function finfoMin(dtype: DType): number {
   switch (dtype) {
