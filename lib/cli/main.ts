@@ -3,6 +3,7 @@
  * user can act on are printed as one clear message (exit 1); usage errors exit 2.
  */
 import { runPredict } from './predict-command.js';
+import { runDemo, runEvaluate, runTrain } from './train-commands.js';
 import { runDevices, runPlugin } from './runtime-commands.js';
 
 /** A subcommand: takes its own argv, returns the process exit code. */
@@ -16,10 +17,10 @@ export class UsageError extends Error {
 const COMMANDS: Record<string, { summary: string; run?: Command }> = {
   devices: { summary: 'list the devices of a PJRT plugin', run: runDevices },
   plugin: { summary: 'install or locate PJRT plugins (plugin install cpu | plugin where [cpu|tpu|cuda])', run: runPlugin },
-  train: { summary: 'fine-tune a BERT classifier (coming with the Trainer)' },
-  evaluate: { summary: 'evaluate a fine-tuned model (coming with the Trainer)' },
+  train: { summary: 'fine-tune a BERT classifier on a .csv/.tsv/.jsonl file', run: runTrain },
+  evaluate: { summary: 'loss, accuracy and macro-F1 of a fine-tuned model on labelled data', run: runEvaluate },
   predict: { summary: 'classify texts with a fine-tuned model directory', run: runPredict },
-  demo: { summary: 'fine-tune a small model on built-in data (coming with the Trainer)' },
+  demo: { summary: 'fine-tune a small model on generated data, no download needed', run: runDemo },
   bench: { summary: 'benchmark against PyTorch and JAX (coming with the benchmarks)' },
 };
 
