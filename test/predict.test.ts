@@ -1,12 +1,13 @@
 // `pjrt-bert predict` end to end on a small saved model: one JSON line per row in order,
 // the padded last batch, --text to stdout, and the errors a user can act on.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 
 import { main } from '../lib/cli/main.js';
 import { BertTokenizer } from '../lib/data/index.js';
+import { readSafetensors, writeSafetensors } from '../lib/io/index.js';
 import { type BertSpec, BertPredictor, bertPresetConfig, initBertParams, saveBertModel } from '../lib/models/index.js';
 import { openTestRuntime } from './helpers/runtime.js';
 
@@ -80,6 +81,15 @@ t.test('errors a user can act on', async (t) => {
   await fail(['--data', dataFile], 2, /--model DIR is required/);
   await fail(['--model', modelDir, '--text', 'x', '--batch-size', '0'], 2, /--batch-size must be a positive integer, got '0'/);
   await fail(['--model', modelDir, '--text', 'x', '--bogus'], 2, /Unknown option '--bogus'/);
+  const headless = path.join(work, 'headless');
+  await mkdir(headless, { recursive: true });
+  for (const file of ['config.json', 'vocab.txt', 'tokenizer_config.json']) await copyFile(path.join(modelDir, file), path.join(headless, file));
+  const tensors = (await readSafetensors(path.join(modelDir, 'model.safetensors'))).tensors;
+  for (const name of [...tensors.keys()].filter((n) => n.startsWith('classifier.'))) tensors.delete(name);
+  await writeSafetensors(path.join(headless, 'model.safetensors'), tensors);
+  const warned = await cli(['--model', headless, '--text', 'good', '--seq-len', '8']);
+  t.equal(warned.code, 0);
+  t.match(warned.stderr, /warning: .*headless has no trained classifier\.0\.weight, classifier\.0\.bias, classifier\.3\.weight, classifier\.3\.bias; initialised at random/);
   const help = await cli(['--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /usage: pjrt-bert predict --model DIR/);

@@ -57,6 +57,10 @@ export async function runPredict(argv: string[]): Promise<number> {
   using runtime = await Runtime.open({ plugin: values.plugin! });
   const started = performance.now();
   using predictor = await BertPredictor.open(runtime, values.model, { seqLen, batchSize: Math.min(batchSize, texts.length) });
+  const fresh = predictor.loaded.initialized;
+  if (fresh.length > 0) {
+    process.stderr.write(`pjrt-bert predict: warning: ${values.model} has no trained ${fresh.join(', ')}; initialised at random, so the predictions mean nothing (train the model first)\n`);
+  }
   const predictions = await predictor.predict(texts);
   const lines = predictions.map(({ label, probabilities, logits }) => `${JSON.stringify({ label, probabilities, logits })}\n`);
   if (values.out !== undefined) {
