@@ -23,15 +23,18 @@ import { resolveLearningRate, type LearningRate } from './schedules.js';
 /** Parameters, gradients or moments keyed by Hugging Face parameter name (`bert.encoder.layer.0...`). */
 export type ParameterTree = Record<string, Tensor>;
 
-/** Optimizer state: completed updates (s32 scalar) and the two moment trees, keyed like the parameters. */
-export interface AdamState {
+/**
+ * Optimizer state: completed updates (s32 scalar) and the two moment trees, keyed like the
+ * parameters. A type alias, not an interface, so it is a `Tree<Tensor>` (loop state, jit results).
+ */
+export type AdamState = {
   /** Number of updates done so far (torch's `state['step']`); the next update uses `t = step + 1`. */
   readonly step: Tensor;
   /** First moments (`exp_avg`), f32 like the parameters. */
   readonly m: ParameterTree;
   /** Second moments (`exp_avg_sq`). */
   readonly v: ParameterTree;
-}
+};
 
 /** Settings of {@link adam} and {@link adamw}; defaults are torch's. */
 export interface AdamOptions {
@@ -51,12 +54,12 @@ export interface AdamOptions {
 }
 
 /** Result of one {@link Optimizer.update}. */
-export interface AdamUpdate<P extends ParameterTree> {
+export type AdamUpdate<P extends ParameterTree> = {
   readonly params: P;
   readonly state: AdamState;
   /** The learning rate this update used (f32 scalar), for logging. */
   readonly lr: Tensor;
-}
+};
 
 /** An optimizer whose `init` and `update` are traced functions (call them inside `jit`/`trace`). */
 export interface Optimizer {
