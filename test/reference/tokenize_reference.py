@@ -47,7 +47,14 @@ def main():
     answers = []
     for request in json.load(sys.stdin):
         tokenizer = make_tokenizer(request)
-        answers.append([encode(tokenizer, case) for case in request["cases"]])
+        cases = request["cases"]
+        if all(case.get("pair") is None and case.get("max_length") is None for case in cases):
+            # One batch call (no truncation, no padding): same ids, much faster for "fast".
+            out = tokenizer([case["text"] for case in cases], return_token_type_ids=True, return_attention_mask=True)
+            keys = ("input_ids", "token_type_ids", "attention_mask")
+            answers.append([{key: list(out[key][i]) for key in keys} for i in range(len(cases))])
+        else:
+            answers.append([encode(tokenizer, case) for case in cases])
     json.dump(answers, sys.stdout)
 
 
