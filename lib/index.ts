@@ -25,3 +25,67 @@ export {
   type Alias,
   type Tree,
 } from './trace/index.js';
+export * from './data/index.js';
+export {
+  FileFormatError,
+  UnsafePickleError,
+  readSafetensors,
+  writeSafetensors,
+  parseSafetensors,
+  encodeSafetensors,
+  readTorchCheckpoint,
+  parseTorchCheckpoint,
+  readBertConfig,
+  writeBertConfig,
+  parseBertConfig,
+  bertConfigToJson,
+  readBertCheckpoint,
+  saveBertModelDirectory,
+  normalizeBertParameterNames,
+  readVocabFile,
+  writeVocabFile,
+  readTokenizerSettings,
+  writeTokenizerSettings,
+  DEFAULT_SPECIAL_TOKENS,
+  writeFileAtomic,
+  type Tensor as HostTensor,
+  type DType as HostDType,
+  type BertConfig,
+  type BertCheckpoint,
+  type BertModelFiles,
+  type BertTokenizerSettings,
+  type SpecialTokens,
+} from './io/index.js';
+export {
+  BERT_PRESETS,
+  bertPresetConfig,
+  isBertPreset,
+  parseBertHead,
+  formatBertHead,
+  bertParamShapes,
+  initBertParams,
+  bertForward,
+  bertLoss,
+  loadBertParams,
+  saveBertModel,
+  putBertParams,
+  getBertParams,
+  BertPredictor,
+  type BertSpec,
+  type BertHead,
+  type BertParams,
+  type BertPreset,
+  type BertInputs,
+  type BertForwardOptions,
+  type LoadBertOptions,
+  type LoadedBert,
+  type SaveBertOptions,
+  type BertPrediction,
+  type BertPredictorOptions,
+} from './models/index.js';
+export * from './optim/index.js';
+export { Trainer, type TrainerOptions, type FitOptions, type LabelledTexts, type Prediction } from './train/trainer.js';
+export { parseTrainerConfig, ConfigError, type TrainerConfig, type TrainerConfigInput, type EpochMetrics, type StepProgress, type TrainerCallbacks } from './train/config.js';
+export { DataError } from './train/data.js';
+export { generateDemoDataset, type DemoDataset } from './train/demo-data.js';
+export type { Evaluation } from './train/evaluation.js';

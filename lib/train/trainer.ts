@@ -170,13 +170,14 @@ export class Trainer implements Disposable {
     let validation: TokenizedExamples;
     let labelNames: readonly string[];
     if (options.validationData) {
-      const { mapping, ids } = mapLabels(table.labels, { label2id });
+      const { mapping, ids } = mapLabels(table.labels, { label2id, requireLabel2id: label2id !== undefined });
       const all = tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids);
       train = selectRows(all, 0, data.texts.length);
       validation = selectRows(all, data.texts.length, all.count);
       labelNames = mapping.id2label;
     } else {
-      const prepared = prepareTrainingData(table as never, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id });
+      // A fine-tuned model's head has fixed classes: its label2id must cover the data's labels.
+      const prepared = prepareTrainingData(table as never, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
       train = prepared.train;
       validation = prepared.validation;
       labelNames = prepared.labels.id2label;

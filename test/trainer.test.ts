@@ -1,0 +1,130 @@
+// The Trainer on the CPU plugin with 8 devices: replicas, steps per execution, gradient
+// accumulation and resume change nothing but float rounding; one program is compiled per job;
+// bad input is a clear error and leaves no half-written checkpoint.
+import t from 'tap';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
+import type { Tensor } from '../lib/io/tensor.js';
+import { bertPresetConfig, initBertParams, type BertSpec } from '../lib/models/bert.js';
+import { loadBertParams, saveBertModel } from '../lib/models/bert-files.js';
+import { ConfigError } from '../lib/train/config.js';
+import { generateDemoDataset } from '../lib/train/demo-data.js';
+import { Trainer, type TrainerOptions } from '../lib/train/trainer.js';
+import { testPlugin } from './helpers/runtime.js';
+
+const data = generateDemoDataset(96, 3);
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-trainer-'));
+
+/** A 1-layer, hidden-32 BERT directory with fresh weights: compiles in seconds. */
+async function microModel(labels: string[] = ['negative', 'neutral', 'positive']): Promise<string> {
+  const dir = tmp();
+  const base = bertPresetConfig('tiny', { vocabSize: data.vocab.length, labels });
+  const spec: BertSpec = { config: { ...base, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 }, head: { kind: 'linear' } };
+  const tokenizer = new BertTokenizer(data.vocab);
+  await saveBertModel(dir, spec, initBertParams(spec, 5), { vocab: data.vocab, tokenizer: tokenizer.settings });
+  return dir;
+}
+
+const common = { seqLen: 12, batchSize: 16, epochs: 1, learningRate: 3e-3, optimizer: 'adamw', weightDecay: 0.01, dropout: 0, progress: 'none', compileCache: false, cpuDevices: 8 } as const;
+
+async function train(model: string, options: Partial<TrainerOptions> = {}, fit: { validationSplit?: number } = {}) {
+  using trainer = await Trainer.create({ model, ...common, ...options } as TrainerOptions);
+  const history = await trainer.fit({ texts: data.texts, labels: data.labels }, fit);
+  return { params: trainer.model!.params, history, stats: { ...trainer.runtime.compileStats } };
+}
+
+/**
+ * Largest |a - b| over every tensor, relative to how far that tensor moved from `initial`, with
+ * a floor of 1e-3 on the movement: a tensor whose exact gradient is zero (the attention key
+ * bias: softmax ignores a shift shared by all keys) only moves by rounding noise.
+ */
+function relativeDifference(a: Record<string, Tensor>, b: Record<string, Tensor>, initial: Record<string, Tensor>): number {
+  let worst = 0;
+  for (const name of Object.keys(a)) {
+    const x = a[name]!.data as Float32Array;
+    const y = b[name]!.data as Float32Array;
+    const x0 = initial[name]!.data as Float32Array;
+    let moved = 0;
+    let diff = 0;
+    for (let i = 0; i < x.length; i++) {
+      moved = Math.max(moved, Math.abs(x[i]! - x0[i]!));
+      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    }
+    worst = Math.max(worst, diff / Math.max(moved, 1e-3));
+  }
+  return worst;
+}
+
+t.test('1, 2, 4 and 8 replicas give the same parameters', { skip: testPlugin !== 'cpu' && 'needs 8 CPU devices' }, async (t) => {
+  const model = await microModel();
+  const initial = (await loadBertParams(model, { labels: ['negative', 'neutral', 'positive'] })).params;
+  const one = await train(model, { replicas: 1 });
+  for (const replicas of [2, 4, 8]) {
+    const many = await train(model, { replicas });
+    const difference = relativeDifference(one.params, many.params, initial);
+    // The all-reduce sums shards in another order than one device does; Adam's normalisation
+    // (m / sqrt(v)) then amplifies last-bit differences of small gradients a little.
+    t.ok(difference < 5e-4, `${replicas} replicas: max difference ${difference.toExponential(2)} of the distance moved (rounding of the summation order)`);
+  }
+  t.ok(relativeDifference(one.params, initial, initial) > 0.5, 'training moved the parameters');
+});
+
+t.test('K = 1 and K = 8 steps per execution give the same parameters; one program per job', async (t) => {
+  const model = await microModel();
+  const initial = (await loadBertParams(model, { labels: ['negative', 'neutral', 'positive'] })).params;
+  const k1 = await train(model, { stepsPerExecution: 1 }, { validationSplit: 0.25 });
+  const k8 = await train(model, { stepsPerExecution: 8 }, { validationSplit: 0.25 });
+  const difference = relativeDifference(k1.params, k8.params, initial);
+  t.ok(difference < 1e-6, `max difference ${difference.toExponential(2)} of the distance moved`);
+  t.same(k8.stats, { compiled: 2, cacheHits: 0 }, 'one train and one eval program, the last partial batch included');
+  t.equal(k1.history[0]!.val_loss?.toFixed(5), k8.history[0]!.val_loss?.toFixed(5), 'same validation loss');
+});
+
+t.test('gradient accumulation of 4 x 8 equals one batch of 32', async (t) => {
+  const model = await microModel();
+  const initial = (await loadBertParams(model, { labels: ['negative', 'neutral', 'positive'] })).params;
+  const whole = await train(model, { batchSize: 32, gradientAccumulationSteps: 1 });
+  const accumulated = await train(model, { batchSize: 32, gradientAccumulationSteps: 4 });
+  const difference = relativeDifference(whole.params, accumulated.params, initial);
+  t.ok(difference < 5e-4, `max difference ${difference.toExponential(2)} of the distance moved (rounding of the summation order)`);
+});
+
+t.test('stop after one epoch and resume gives the same parameters as two epochs straight (dropout on)', async (t) => {
+  const model = await microModel();
+  const settings = { epochs: 2, dropout: 0.1, replicas: 2, stepsPerExecution: 4 } as const;
+  const initial = (await loadBertParams(model, { labels: ['negative', 'neutral', 'positive'] })).params;
+  const straight = await train(model, settings);
+  const out = path.join(tmp(), 'run');
+  const first = await train(model, { ...settings, out, callbacks: { onEpochEnd: () => false } });
+  t.equal(first.history.length, 1, 'stopped after epoch 1');
+  t.ok(existsSync(path.join(out, 'trainer_state', 'state.json')), 'checkpoint written');
+  const resumed = await train(model, { ...settings, out });
+  t.same(resumed.history.map((h) => h.epoch), [1, 2], 'history continues from the checkpoint');
+  const difference = relativeDifference(straight.params, resumed.params, initial);
+  t.ok(difference < 1e-5, `max difference ${difference.toExponential(2)} of the distance moved`);
+  await t.rejects(train(model, { ...settings, out, batchSize: 32 }), { message: /other settings \(batchSize: 16 there, 32 now\)/ });
+});
+
+t.test('bad input is a clear error, and no checkpoint is half-written', async (t) => {
+  const model = await microModel();
+  await t.rejects(Trainer.create({ model, ...common, replicas: 3 }), ConfigError);
+  await t.rejects(Trainer.create({ model, ...common, replicas: 3 }), { message: /batchSize: batch size 16 must be divisible by replicas x gradientAccumulationSteps = 3 x 1 = 3/ });
+  await t.rejects(Trainer.create({ model, ...common, optimizer: 'sgd' as 'adam' }), { message: /optimizer: Invalid option: expected one of "adam"\|"adamw" \(got "sgd"\)/ });
+  await t.rejects(train(model, { seqLen: 100 }), { name: 'DataError', message: /seqLen 100 is over the model's max_position_embeddings 64/ });
+  await t.rejects(Trainer.create({ model: 'tiny', ...common }), { message: /preset, which has no vocabulary/ });
+
+  const labelled = await microModel(['negative', 'positive']);
+  await t.rejects(train(labelled), { name: 'DataError', message: /neutral/ }, 'a label missing from the model\'s label2id is named');
+
+  const out = path.join(tmp(), 'nan');
+  await t.rejects(train(model, { learningRate: 1e30, clipNorm: 0, optimizer: 'adam', out }), { message: /training loss became (NaN|Infinity).*lower the learning rate/s });
+  t.notOk(existsSync(path.join(out, 'trainer_state')), 'no checkpoint for the diverged epoch');
+  t.notOk(existsSync(`${out}.partial`), 'no staging left');
+
+  using trainer = await Trainer.create({ model, ...common });
+  await t.rejects(trainer.fit({ texts: [], labels: [] }), { name: 'DataError' });
+  await t.rejects(trainer.fit({ texts: ['a'], labels: [] }), { name: 'DataError', message: /1 texts but 0 labels/ });
+  t.same(readdirSync(path.dirname(out)).filter((f) => f.includes('partial')), []);
+});
