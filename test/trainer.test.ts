@@ -13,6 +13,9 @@ import { ConfigError } from '../lib/train/config.js';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
 import { Trainer, type TrainerOptions } from '../lib/train/trainer.js';
 import { testPlugin } from './helpers/runtime.js';
+import { readSafetensors } from '../lib/io/safetensors.js';
+import { tokenizeExamples } from '../lib/train/data.js';
+import { runPythonJson } from './reference/python.js';
 
 const data = generateDemoDataset(96, 3);
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-trainer-'));
@@ -127,4 +130,40 @@ t.test('bad input is a clear error, and no checkpoint is half-written', async (t
   await t.rejects(trainer.fit({ texts: [], labels: [] }), { name: 'DataError' });
   await t.rejects(trainer.fit({ texts: ['a'], labels: [] }), { name: 'DataError', message: /1 texts but 0 labels/ });
   t.same(readdirSync(path.dirname(out)).filter((f) => f.includes('partial')), []);
+});
+
+t.test('Adam and AdamW training equal a PyTorch loop with the documented semantics (20 steps)', async (t) => {
+  const model = await microModel();
+  const initial = (await loadBertParams(model, { labels: ['negative', 'neutral', 'positive'] })).params;
+  const rows = generateDemoDataset(160, 11);
+  const labelIds = Int32Array.from(rows.labels, (label) => ['negative', 'neutral', 'positive'].indexOf(label));
+  const tokens = tokenizeExamples(new BertTokenizer(rows.vocab), rows.texts, 12, labelIds);
+  const toRows = (flat: Int32Array) => Array.from({ length: tokens.count }, (_, i) => Array.from(flat.subarray(i * 12, (i + 1) * 12)));
+  for (const [optimizer, weightDecay] of [['adamw', 0.01], ['adam', 0.01]] as const) {
+    const settings = { optimizer, weightDecay, learningRate: 2e-3, warmupSteps: 4, schedule: 'linear', clipNorm: 1.0, batchSize: 8, stepsPerExecution: 5, shuffle: false, dropout: 0 } as const;
+    using trainer = await Trainer.create({ model, ...common, ...settings });
+    const history = await trainer.fit({ texts: rows.texts, labels: rows.labels });
+    const out = path.join(tmp(), 'torch.safetensors');
+    const reference = await runPythonJson<{ losses: number[] }>('train_reference.py', [], {
+      model, out, optimizer, lr: settings.learningRate, weight_decay: weightDecay, warmup: settings.warmupSteps, total_steps: 20, clip: settings.clipNorm, batch: 8,
+      input_ids: toRows(tokens.inputIds), attention_mask: toRows(tokens.attentionMask), token_type_ids: toRows(tokens.tokenTypeIds), labels: Array.from(labelIds),
+    });
+    t.equal(reference.losses.length, 20, '20 steps in PyTorch');
+    const meanLoss = reference.losses.reduce((a, b) => a + b, 0) / 20;
+    t.ok(Math.abs(history[0]!.loss - meanLoss) < 1e-4, `${optimizer}: mean loss ${history[0]!.loss.toFixed(6)} vs PyTorch ${meanLoss.toFixed(6)}`);
+    const torchParams = Object.fromEntries((await readSafetensors(out)).tensors) as Record<string, Tensor>;
+    const ours = trainer.model!.params;
+    const difference = relativeDifference(ours, Object.fromEntries(Object.keys(ours).map((name) => [name, torchParams[name]!])), initial);
+    t.ok(difference < 1e-4, `${optimizer}: parameters after 20 steps within ${difference.toExponential(2)} of the distance moved (goal 1e-4)`);
+  }
+});
+
+t.test('a second run of the same job compiles nothing (on-disk compile cache)', async (t) => {
+  const model = await microModel();
+  const compileCache = path.join(tmp(), 'compiled');
+  const first = await train(model, { compileCache }, { validationSplit: 0.25 });
+  const second = await train(model, { compileCache }, { validationSplit: 0.25 });
+  t.same(first.stats, { compiled: 2, cacheHits: 0 });
+  t.same(second.stats, { compiled: 0, cacheHits: 2 }, 'train and eval programs loaded from the cache');
+  t.equal(first.history[0]!.loss, second.history[0]!.loss, 'same results');
 });
