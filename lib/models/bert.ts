@@ -274,12 +274,14 @@ export function bertForward(spec: BertSpec, params: BertParams<Tensor>, inputs: 
     const key = split(dense('attention.self.key', hidden));
     const value = split(dense('attention.self.value', hidden));
     // scores [B, heads, S_q, S_k] = query . key over headSize, in f32
-    let scores = ops.dotGeneral(query, key, { lhsBatch: [0, 2], rhsBatch: [0, 2], lhsContracting: [3], rhsContracting: [3], resultDType: compute === 'f32' ? undefined : 'f32' });
+    // The batched products give results in the compute dtype (as torch autocast does): XLA:CPU
+    // has no batched bf16 x bf16 -> f32 dot. Softmax then runs in f32.
+    let scores = ops.cast(ops.dotGeneral(query, key, { lhsBatch: [0, 2], rhsBatch: [0, 2], lhsContracting: [3], rhsContracting: [3] }), 'f32');
     scores = ops.mul(scores, headSize ** -0.5);
     if (mask) scores = ops.add(scores, mask);
     const probs = dropout.apply(ops.softmax(scores, -1), c.attentionProbsDropoutProb);
     // context [B, heads, S_q, headSize] -> [B, S_q, heads, headSize] -> [B, S, H]
-    const context = ops.dotGeneral(ops.cast(probs, compute), value, { lhsBatch: [0, 1], rhsBatch: [0, 2], lhsContracting: [3], rhsContracting: [1], resultDType: compute === 'f32' ? undefined : 'f32' });
+    const context = ops.cast(ops.dotGeneral(ops.cast(probs, compute), value, { lhsBatch: [0, 1], rhsBatch: [0, 2], lhsContracting: [3], rhsContracting: [1] }), 'f32');
     const merged = ops.reshape(ops.transpose(context, [0, 2, 1, 3]), [batch, seqLen, h]);
     const attended = dropout.apply(dense('attention.output.dense', merged), c.hiddenDropoutProb);
     const afterAttention = layerNormF32(ops.add(attended, ops.cast(hidden, 'f32')), p(`${layer}.attention.output.LayerNorm.weight`), p(`${layer}.attention.output.LayerNorm.bias`), c.layerNormEps);
