@@ -22,6 +22,8 @@ export interface SlabTensors {
   labels: Tensor;
   weights: Tensor;
   keys: Tensor;
+  /** s32 scalar: how many of the K steps hold real examples (fewer in an epoch's last call). */
+  steps: Tensor;
 }
 
 /** What one call of the train program reports, summed over its steps and all replicas. */
@@ -63,16 +65,16 @@ function acrossReplicas(x: Tensor, replicas: number): Tensor {
 }
 
 /**
- * The traced train function: `(params, state, slab) -> { params, state, metrics }`. A step
- * whose micro-batches hold no real example on any replica (the padding steps of an epoch's
- * last call) leaves parameters and optimizer state unchanged. Sync; traced.
+ * The traced train function: `(params, state, slab) -> { params, state, metrics }`. The loop
+ * runs `slab.steps` of the K steps, so the padding steps of an epoch's last call cost nothing
+ * and the program is still compiled once. Sync; traced.
  */
 export function makeTrainStep(options: TrainProgramOptions) {
   const { spec, optimizer, replicas, steps, accumulation, clipNorm, computeDtype, dropout } = options;
   return (params: Record<string, Tensor>, state: AdamState, slab: SlabTensors) => {
     const zero = ops.zeros([], 'f32');
     const init: TrainCarry = { params, state, metrics: { lossSum: zero, correct: zero, examples: zero } };
-    return ops.forLoop<TrainCarry>(steps, (k, carry) => {
+    const body = (k: Tensor, carry: TrainCarry): TrainCarry => {
       // Real examples of this step over every micro-batch and replica: the loss divides by it,
       // so the summed gradients are those of the mean loss over the global batch.
       let local = zero;
@@ -106,19 +108,22 @@ export function makeTrainStep(options: TrainProgramOptions) {
       const summed = replicas > 1 ? ops.mapTensors((g) => ops.allReduceSum(g, replicas), grads!) : grads!;
       const clipped = clipNorm > 0 ? clipGradNorm(summed, clipNorm).grads : summed;
       const updated = optimizer.update(carry.params, clipped, carry.state);
-      // Padding-only steps change nothing (not even the step count or the moments).
-      const real = ops.greater(examples, 0);
-      const keep = (next: Tensor, previous: Tensor) => ops.where(real, next, previous);
       return {
-        params: ops.mapTensors(keep, updated.params, carry.params),
-        state: { step: keep(updated.state.step, carry.state.step), m: ops.mapTensors(keep, updated.state.m, carry.state.m), v: ops.mapTensors(keep, updated.state.v, carry.state.v) },
+        params: updated.params,
+        state: { step: updated.state.step, m: updated.state.m, v: updated.state.v },
         metrics: {
           lossSum: ops.add(carry.metrics.lossSum, acrossReplicas(lossSum, replicas)),
           correct: ops.add(carry.metrics.correct, acrossReplicas(correct, replicas)),
           examples: ops.add(carry.metrics.examples, examples),
         },
       };
-    }, init);
+    };
+    const [, final] = ops.whileLoop<[Tensor, TrainCarry]>(
+      ([k]) => ops.less(k, ops.minimum(slab.steps, steps)),
+      ([k, carry]) => [ops.add(k, 1), body(k, carry)],
+      [ops.zeros([], 's32'), init],
+    );
+    return final;
   };
 }
 

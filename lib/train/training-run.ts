@@ -96,7 +96,7 @@ export class TrainingRun implements Disposable {
   }
 
   /** One replica's slab as device arrays, reshaped for gradient accumulation, with dropout keys. */
-  async #putSlab(part: ReplicaSlab, replica: number, firstStep: number) {
+  async #putSlab(part: ReplicaSlab, replica: number, firstStep: number, steps: number) {
     const { runtime, config } = this.#host;
     const A = config.gradientAccumulationSteps;
     const micro = config.stepsPerExecution * A; // [K, b, ...] is [K*A, b/A, ...] in row-major order
@@ -116,6 +116,7 @@ export class TrainingRun implements Disposable {
       labels: await runtime.put(part.labels, [micro, m], device),
       weights: await runtime.put(part.weights, [micro, m], device),
       keys: await runtime.put(keys, [micro, 2], device),
+      steps: await runtime.put(Int32Array.of(steps), [], device),
     };
   }
 
@@ -170,7 +171,7 @@ export class TrainingRun implements Disposable {
       do {
         const slab = this.#batcher.slab(position);
         const firstStep = this.#batcher.globalStep(position);
-        const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep)] as const));
+        const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep, slab.steps)] as const));
         const results = await this.#program.replicated(args);
         for (const [, , tensors] of args) for (const array of Object.values(tensors)) array.dispose();
         this.#params = results.map((result) => result.params as BertParams<DeviceArray>);
