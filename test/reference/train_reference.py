@@ -2,7 +2,9 @@
 
 Reads JSON from stdin: {"model": dir, "out": file, "optimizer": "adam"|"adamw", "lr": float,
 "weight_decay": float, "warmup": int, "total_steps": int, "clip": float, "batch": int,
-"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]], "labels": [...]}.
+"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]], "labels": [...]},
+and optionally "eval": {"input_ids", "attention_mask", "token_type_ids", "labels"} to report the
+accuracy after training.
 Loads BertForSequenceClassification from `model`, trains on the rows in file order (no
 shuffle, dropout off) with torch.optim.Adam/AdamW (weight decay skipped for biases and
 LayerNorm weights), transformers' linear warmup schedule and clip_grad_norm_, the loss being
@@ -50,4 +52,19 @@ for start in range(0, len(labels), batch):
     losses.append(loss.item())
 
 save_file({name: p.detach().contiguous() for name, p in model.named_parameters()}, args["out"])
-print(json.dumps({"losses": losses}))
+result = {"losses": losses}
+if "eval" in args:
+    model.eval()
+    held = args["eval"]
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(held["labels"]), 64):
+            end = start + 64
+            logits = model(
+                input_ids=torch.tensor(held["input_ids"][start:end]),
+                attention_mask=torch.tensor(held["attention_mask"][start:end]),
+                token_type_ids=torch.tensor(held["token_type_ids"][start:end]),
+            ).logits
+            correct += int((logits.argmax(-1) == torch.tensor(held["labels"][start:end])).sum())
+    result["eval_accuracy"] = correct / len(held["labels"])
+print(json.dumps(result))
