@@ -19,6 +19,11 @@ export interface EpochMetrics {
   val_f1?: number;
   examplesPerSecond: number;
   seconds: number;
+  /**
+   * Host time per call (building and sending token slabs, reading the metrics) over the time
+   * the call spent waiting for the program: the host's overhead relative to device time.
+   */
+  hostOverDevice: number;
 }
 
 /** Progress of one call of the train program (K steps). */

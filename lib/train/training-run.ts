@@ -162,17 +162,23 @@ export class TrainingRun implements Disposable {
       await this.#place(this.#model.params, undefined, 0);
     }
     let position: DataPosition = this.#batcher.positionAt(json.step);
+    let firstCall = true;
     while (position.epoch < config.epochs) {
       const epoch = position.epoch;
       const started = performance.now();
       let lossSum = 0;
       let correct = 0;
       let examples = 0;
+      let hostSeconds = 0;
+      let deviceSeconds = 0;
       do {
+        const callStarted = performance.now();
         const slab = this.#batcher.slab(position);
         const firstStep = this.#batcher.globalStep(position);
         const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep, slab.steps)] as const));
+        const launched = performance.now();
         const results = await this.#program.replicated(args);
+        const finished = performance.now();
         for (const [, , tensors] of args) for (const array of Object.values(tensors)) array.dispose();
         this.#params = results.map((result) => result.params as BertParams<DeviceArray>);
         this.#state = results.map((result) => result.state as DeviceState);
@@ -185,6 +191,11 @@ export class TrainingRun implements Disposable {
         lossSum += callLoss;
         correct += callCorrect;
         examples += callExamples;
+        if (!firstCall) {
+          hostSeconds += (launched - callStarted + performance.now() - finished) / 1000;
+          deviceSeconds += (finished - launched) / 1000;
+        }
+        firstCall = false; // the first call also compiles: kept out of the host/device ratio
         position = slab.next;
         const elapsed = (performance.now() - started) / 1000;
         const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
@@ -192,7 +203,7 @@ export class TrainingRun implements Disposable {
         await config.callbacks?.onStep?.(progress);
       } while (position.epoch === epoch);
       const seconds = (performance.now() - started) / 1000;
-      const metrics: EpochMetrics = { epoch: epoch + 1, step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / seconds, seconds };
+      const metrics: EpochMetrics = { epoch: epoch + 1, step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / seconds, seconds, hostOverDevice: hostSeconds / Math.max(deviceSeconds, 1e-9) };
       if (this.#validation.count > 0) {
         const logits = await this.#eval.logits(this.#params, this.#validation);
         const score = scoreLogits(logits, this.#validation.labels, this.#model.spec.config.labels?.length ?? 2);
