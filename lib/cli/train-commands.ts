@@ -39,6 +39,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   const history = await trainer.fit({ texts: table.texts, labels: table.labels! });
   const last = history.at(-1);
   if (last) process.stderr.write(`trained ${history.length} epoch(s); last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}\n`);
+  const { compiled, cacheHits } = trainer.runtime.compileStats;
+  process.stderr.write(`programs: ${compiled} compiled, ${cacheHits} loaded from the compile cache\n`);
   process.stderr.write(config.out ? `model saved in ${config.out}\n` : 'note: no --out was given, so the trained model was not saved\n');
   return 0;
 }
