@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import { BertTokenizer } from '../data/bert-tokenizer.js';
+import type { Table } from '../data/tables.js';
 import { readBertConfig } from '../io/hf-config.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
 import { bertPresetConfig, initBertParams, isBertPreset, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
@@ -165,7 +166,7 @@ export class Trainer implements Disposable {
     if (data.texts.length !== data.labels.length) throw new DataError(`${data.texts.length} texts but ${data.labels.length} labels`);
     const split = options.validationSplit ?? this.config.validationSplit;
     const label2id = await this.#modelLabel2id();
-    const table = { file: '<fit data>', texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels: [...data.labels, ...(options.validationData?.labels ?? [])], columns: [] };
+    const table: Table = { file: '<fit data>', columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels: [...data.labels, ...(options.validationData?.labels ?? [])] };
     let train: TokenizedExamples;
     let validation: TokenizedExamples;
     let labelNames: readonly string[];
@@ -177,7 +178,7 @@ export class Trainer implements Disposable {
       labelNames = mapping.id2label;
     } else {
       // A fine-tuned model's head has fixed classes: its label2id must cover the data's labels.
-      const prepared = prepareTrainingData(table as never, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
+      const prepared = prepareTrainingData(table, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
       train = prepared.train;
       validation = prepared.validation;
       labelNames = prepared.labels.id2label;
