@@ -166,12 +166,13 @@ export class Trainer implements Disposable {
     if (data.texts.length !== data.labels.length) throw new DataError(`${data.texts.length} texts but ${data.labels.length} labels`);
     const split = options.validationSplit ?? this.config.validationSplit;
     const label2id = await this.#modelLabel2id();
-    const table: Table = { file: '<fit data>', columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels: [...data.labels, ...(options.validationData?.labels ?? [])] };
+    const labels = [...data.labels, ...(options.validationData?.labels ?? [])];
+    const table: Table = { file: '<fit data>', columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels };
     let train: TokenizedExamples;
     let validation: TokenizedExamples;
     let labelNames: readonly string[];
     if (options.validationData) {
-      const { mapping, ids } = mapLabels(table.labels, { label2id, requireLabel2id: label2id !== undefined });
+      const { mapping, ids } = mapLabels(labels, { label2id, requireLabel2id: label2id !== undefined });
       const all = tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids);
       train = selectRows(all, 0, data.texts.length);
       validation = selectRows(all, data.texts.length, all.count);
