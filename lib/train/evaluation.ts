@@ -67,7 +67,8 @@ export class EvalRunner implements Disposable {
         slab.replicas.map(async (part, r) => {
           const device = r;
           const put = (data: Int32Array) => runtime.put(data, [K, shard, S], { device });
-          return [params[r]!, { inputIds: await put(part.inputIds), attentionMask: await put(part.attentionMask), tokenTypeIds: await put(part.tokenTypeIds) }] as const;
+          const steps = await runtime.put(Int32Array.of(slab.steps), [], { device });
+          return [params[r]!, { inputIds: await put(part.inputIds), attentionMask: await put(part.attentionMask), tokenTypeIds: await put(part.tokenTypeIds), steps }] as const;
         }),
       );
       const results = await this.#program.replicated(args);

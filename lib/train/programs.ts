@@ -136,16 +136,22 @@ export type TrainCarry = {
 
 /**
  * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]`, dropout off. Only
- * the token fields of the slab are read. Sync; traced.
+ * the token fields and `steps` of the slab are read; rows of steps beyond `steps` (padding of
+ * the last call) are left zero without being computed. Sync; traced.
  */
 export function makeEvalStep(spec: BertSpec, steps: number, computeDtype: 'f32' | 'bf16') {
-  return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds'>) => {
+  return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds' | 'steps'>) => {
     const [, batch] = slab.inputIds.shape as [number, number];
     const labels = numLabelsOf(spec.config);
     const init = ops.zeros([steps, batch, labels], 'f32');
-    return ops.forLoop(steps, (k, all) => {
-      const logits = bertForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
-      return ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, labels]), [k, 0, 0]);
-    }, init);
+    const [, all] = ops.whileLoop<[Tensor, Tensor]>(
+      ([k]) => ops.less(k, ops.minimum(slab.steps, steps)),
+      ([k, all]) => {
+        const logits = bertForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
+        return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, labels]), [k, 0, 0])];
+      },
+      [ops.zeros([], 's32'), init],
+    );
+    return all;
   };
 }
