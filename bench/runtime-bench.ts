@@ -17,6 +17,7 @@ import { Runtime } from '../lib/index.js';
 interface Baseline {
   execute_us: number;
   memcpy_gbps: number;
+  memcpy_fresh_gbps: number;
   h2d_gbps: number;
   d2h_gbps: number;
   bytes: number;
@@ -100,6 +101,8 @@ const result = {
     put_vs_memcpy: putGbps / baseline.memcpy_gbps,
     to_host_vs_memcpy: toHostGbps / baseline.memcpy_gbps,
     to_host_into_vs_memcpy: toHostIntoGbps / baseline.memcpy_gbps,
+    memcpy_fresh_gbps: baseline.memcpy_fresh_gbps,
+    to_host_vs_memcpy_fresh: toHostGbps / baseline.memcpy_fresh_gbps,
     put_vs_cpp_pjrt: putGbps / baseline.h2d_gbps,
     to_host_vs_cpp_pjrt: toHostGbps / baseline.d2h_gbps,
     goal_vs_memcpy: 0.8,
@@ -112,7 +115,8 @@ log('');
 log(`execute, tiny program    ours ${f(executeUs, 1)} us/call   C++ PJRT ${f(baseline.execute_us, 1)} us/call   added ${f(result.execute.added_us, 1)} us (goal < 50)`);
 log(`64 MiB host->device      ours ${f(putGbps)} GB/s   C++ PJRT ${f(baseline.h2d_gbps)} GB/s   memcpy ${f(baseline.memcpy_gbps)} GB/s   ours/memcpy ${f(result.transfer_64mib.put_vs_memcpy * 100, 0)}% (goal >= 80%)`);
 log(`64 MiB device->host      ours ${f(toHostGbps)} GB/s into a new array, ${f(toHostIntoGbps)} GB/s into a reused one   C++ PJRT ${f(baseline.d2h_gbps)} GB/s   memcpy ${f(baseline.memcpy_gbps)} GB/s`);
-log(`                         ours/memcpy ${f(result.transfer_64mib.to_host_vs_memcpy * 100, 0)}% new, ${f(result.transfer_64mib.to_host_into_vs_memcpy * 100, 0)}% reused (goal >= 80%; a new array pays first-touch page faults)`);
+log(`                         ours/memcpy ${f(result.transfer_64mib.to_host_vs_memcpy * 100, 0)}% new, ${f(result.transfer_64mib.to_host_into_vs_memcpy * 100, 0)}% reused (goal >= 80%)`);
+log(`                         a new array pays first-touch page faults: memcpy into new memory runs at ${f(baseline.memcpy_fresh_gbps)} GB/s, ours/that ${f(result.transfer_64mib.to_host_vs_memcpy_fresh * 100, 0)}%`);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 exe.dispose();
 input.dispose();
