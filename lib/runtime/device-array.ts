@@ -13,6 +13,7 @@ export class DeviceArray<D extends DType = DType> implements Disposable {
   #native: NativeBuffer | undefined;
   #dtype: D | undefined;
   #shape: readonly number[] | undefined;
+  #device: number | undefined;
 
   /** @internal Wraps a native buffer; `dtype` and `shape` are read from it when not given. */
   constructor(native: NativeBuffer, dtype?: D, shape?: readonly number[]) {
@@ -43,7 +44,8 @@ export class DeviceArray<D extends DType = DType> implements Disposable {
 
   /** Index (into `Runtime.devices`) of the device holding the array. Sync. */
   get device(): number {
-    return this.native.device;
+    this.#device ??= this.native.device; // a buffer never moves: ask PJRT once
+    return this.#device;
   }
 
   /** Bytes the array takes on its device. Sync. */
