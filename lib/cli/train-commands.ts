@@ -101,9 +101,10 @@ export async function runDemo(argv: string[]): Promise<number> {
   });
   const history = await trainer.fit({ texts: data.texts, labels: data.labels });
   const accuracy = history.at(-1)?.val_accuracy ?? 0;
-  for (const [text, prediction] of (await trainer.predict(['the camera was really excellent', 'this book was not good at all', 'the hotel is standard , honestly'])).map((p, i) => [['the camera was really excellent', 'this book was not good at all', 'the hotel is standard , honestly'][i]!, p] as const)) {
-    process.stdout.write(`  ${JSON.stringify(text)} -> ${prediction.label} (${(Math.max(...prediction.probabilities) * 100).toFixed(0)}%)\n`);
-  }
+  const samples = ['the camera was really excellent', 'this book was not good at all', 'the hotel is standard , honestly'];
+  (await trainer.predict(samples)).forEach((prediction, i) => {
+    process.stdout.write(`  ${JSON.stringify(samples[i])} -> ${prediction.label} (${(Math.max(...prediction.probabilities) * 100).toFixed(0)}%)\n`);
+  });
   process.stdout.write(`validation accuracy ${accuracy.toFixed(3)} (majority class ${majority.toFixed(3)})\n`);
   return accuracy > majority ? 0 : 1;
 }

@@ -92,7 +92,6 @@ export interface NativeAddon {
   setErrorClass(ctor: typeof PjrtError): void;
   readonly headerApiVersion: ApiVersion;
   readonly bufferTypes: Record<'PRED' | 'S8' | 'S16' | 'S32' | 'S64' | 'U8' | 'U16' | 'U32' | 'U64' | 'F16' | 'F32' | 'F64' | 'BF16', number>;
-  readonly Buffer: abstract new (...args: never[]) => NativeBuffer;
 }
 
 let cached: NativeAddon | undefined;

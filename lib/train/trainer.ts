@@ -15,7 +15,7 @@ import { BertTokenizer } from '../data/bert-tokenizer.js';
 import type { Table } from '../data/tables.js';
 import { readBertConfig } from '../io/hf-config.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
-import { bertPresetConfig, initBertParams, isBertPreset, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
+import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
 import { loadBertParams, saveBertModel } from '../models/bert-files.js';
 import { cacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -128,7 +128,8 @@ export class Trainer implements Disposable {
     const head = parseBertHead(this.config.head);
     let state: ModelState;
     if (this.#modelDir) {
-      const loaded = await loadBertParams(this.#modelDir, { labels, head, seed: this.config.seed });
+      // The default head ('linear') lets the directory say which head it has (pjrt_bert_head).
+      const loaded = await loadBertParams(this.#modelDir, { labels, head: this.config.head === 'linear' ? undefined : head, seed: this.config.seed });
       state = { spec: loaded.spec, params: loaded.params };
     } else {
       const config = bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabulary.tokens.length, labels });
@@ -228,9 +229,8 @@ export class Trainer implements Disposable {
   async #modelForInference(): Promise<ModelState> {
     if (this.#model) return this.#model;
     if (!this.#modelDir) throw new Error(`model '${this.config.model}' is an untrained preset: call fit first`);
-    const label2id = await this.#modelLabel2id();
-    const loaded = await loadBertParams(this.#modelDir, { head: this.config.head === 'linear' ? undefined : this.config.head });
-    return this.#ensureModel(label2id ? Object.keys(label2id).sort((a, b) => label2id[a]! - label2id[b]!) : (loaded.spec.config.labels ?? []));
+    const config = await readBertConfig(path.join(this.#modelDir, 'config.json'));
+    return this.#ensureModel(config.labels ?? Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`));
   }
 
   /** Saves the model as a Hugging Face directory (loadable by transformers). Async. @throws Error before fit for a preset. */
