@@ -2,6 +2,7 @@
  * The `pjrt-bert` command: parses the subcommand and hands over to its module. Errors that a
  * user can act on are printed as one clear message (exit 1); usage errors exit 2.
  */
+import { runBenchCommand } from './bench-command.js';
 import { runPredict } from './predict-command.js';
 import { runDemo, runEvaluate, runTrain } from './train-commands.js';
 import { runDevices, runPlugin } from './runtime-commands.js';
@@ -21,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; run?: Command }> = {
   evaluate: { summary: 'loss, accuracy and macro-F1 of a fine-tuned model on labelled data', run: runEvaluate },
   predict: { summary: 'classify texts with a fine-tuned model directory', run: runPredict },
   demo: { summary: 'fine-tune a small model on generated data, no download needed', run: runDemo },
-  bench: { summary: 'benchmark against PyTorch and JAX (coming with the benchmarks)' },
+  bench: { summary: 'time the BERT train step against PyTorch and JAX on this machine', run: runBenchCommand },
 };
 
 /** The top-level help text. Sync. */

@@ -51,6 +51,12 @@ export interface JitFunction<F extends (...args: any[]) => unknown> {
    * TypeError unless there is one argument list per replica.
    */
   replicated(argsPerReplica: readonly (readonly unknown[])[]): Promise<DeviceResult<ReturnType<F>>[]>;
+  /**
+   * Traces and compiles the program for arguments like `args` (their tree, dtypes and shapes)
+   * without running it, as JAX's `jit(f).lower(...).compile()`; a no-op when already compiled.
+   * Async; rejects like a call.
+   */
+  compile(...args: unknown[]): Promise<void>;
   /** The program for arguments of these specs (traced, not compiled). Sync; throws like tracing. */
   lower(...specs: Tree<TensorSpec>[]): TracedProgram;
   /** How many programs have been compiled (one per distinct input signature). */
@@ -119,6 +125,9 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
 
   const jitted = Object.assign(run, {
     replicated,
+    async compile(...args: unknown[]): Promise<void> {
+      await compiled(args)[1];
+    },
     lower,
     dispose() {
       for (const entry of cache.values()) entry.then(({ executable }) => executable.dispose(), () => undefined);

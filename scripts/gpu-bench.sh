@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The GPU benchmark of issue 6: BERT-base S=128 at B=32 and B=256, f32 and bf16, through the
+# PJRT CUDA plugin of jax-cuda13-pjrt, with JAX (and PyTorch CUDA when the machine's python3
+# has torch + transformers) as references in the same run. Writes to OUT_DIR:
+#   environment.txt  card, driver, date, versions
+#   devices.txt      what the CUDA plugin reports
+#   bench.json       the `pjrt-bert bench --json` object
+#   RESULTS-gpu.md   the same as a dated Markdown section, to paste into bench/RESULTS.md
+#   bench.log        progress and any errors
+#
+#   scripts/gpu-bench.sh [OUT_DIR]        default: $OUT, else bench/gpu
+#
+# Made for the lent device machine, which has CUDA and python3 with jax + jax-cuda13-pjrt but no
+# network and maybe no node. Prepare on the dev machine (all ignored by git):
+#   npm install                          # dist/ and build/Release/pjrt_bert.node
+#   mkdir -p .carry && cp "$(ls ~/.cache/node-v20*-linux-x64.tar.xz)" .carry/ # or any node >= 20 tarball
+# then run with carry [".carry", "dist", "build/Release", "node_modules/zod"]:
+#   bash scripts/gpu-bench.sh "$OUT"
+# BENCH_ARGS overrides the bench flags (e.g. BENCH_ARGS="--configs mini" for a quick check).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${OUT:-bench/gpu}}
+mkdir -p "$out"
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  tarball=$(ls .carry/node-v*-linux-x64.tar.* 2>/dev/null | head -n 1)
+  if [ -z "$tarball" ]; then
+    echo "gpu-bench: no node >= 20 on PATH and no .carry/node-v*-linux-x64.tar.* to unpack" >&2
+    exit 1
+  fi
+  mkdir -p /tmp/node && tar -xf "$tarball" -C /tmp/node --strip-components=1
+  export PATH="/tmp/node/bin:$PATH"
+fi
+
+# The plugin dlopens the CUDA libraries that pip put under site-packages/nvidia/*/lib.
+site=$(python3 -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
+if [ -n "$site" ] && [ -d "$site/nvidia" ]; then
+  for lib in "$site"/nvidia/*/lib; do LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; done
+  export LD_LIBRARY_PATH
+fi
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo unknown)"
+  echo "node: $(node --version)"
+  for package in jax jaxlib jax-cuda13-pjrt jax-cuda13-plugin torch transformers; do
+    echo "$package: $(python3 -m pip show "$package" 2>/dev/null | sed -n 's/^Version: //p')"
+  done
+} | tee "$out/environment.txt"
+
+node bin/pjrt-bert.js devices --plugin cuda 2>&1 | tee "$out/devices.txt"
+
+# K=8 steps per execution, 16 timed steps (two timed calls) per framework and model.
+read -r -a args <<<"${BENCH_ARGS:---configs base --precision f32,bf16 --batch-size 32,256 --steps-per-execution 8 --steps 16 --warmup 1}"
+node bin/pjrt-bert.js bench --plugin cuda --python python3 --json --record "$out/RESULTS-gpu.md" "${args[@]}" \
+  >"$out/bench.json" 2> >(tee "$out/bench.log" >&2)
+status=$?
+echo "bench exit: $status" | tee -a "$out/environment.txt"
+exit "$status"
