@@ -66,8 +66,13 @@ export function referencePython(setup: ReferenceSetup): Promise<string> {
   return setupDone;
 }
 
-/** The script's command-line flags for `model`. Sync. */
-export function referenceArgs(model: BenchModel, device: 'cpu' | 'cuda', timedSteps: number, warmupCalls: number): string[] {
+/**
+ * The script's command-line flags for `model`: the first call and `warmupCalls` untimed, then
+ * as many timed calls as ours makes (ceil(timedSteps / K) for JAX with K steps per call;
+ * PyTorch eager runs one step per call). Sync.
+ */
+export function referenceArgs(framework: ReferenceFramework, model: BenchModel, device: 'cpu' | 'cuda', timedSteps: number, warmupCalls: number): string[] {
+  const stepsPerCall = framework === 'jax' ? model.stepsPerExecution : 1;
   return [
     '--layers', `${model.layers}`,
     '--hidden', `${model.hidden}`,
@@ -80,9 +85,9 @@ export function referenceArgs(model: BenchModel, device: 'cpu' | 'cuda', timedSt
     '--dtype', model.precision,
     '--device', device,
     '--dropout', `${model.dropout}`,
-    '--steps-per-call', `${model.stepsPerExecution}`,
+    '--steps-per-call', `${stepsPerCall}`,
     '--warmup', `${1 + warmupCalls}`,
-    '--steps', `${timedSteps}`,
+    '--steps', `${Math.ceil(Math.max(5, timedSteps) / stepsPerCall)}`,
   ];
 }
 
@@ -93,7 +98,7 @@ export function referenceArgs(model: BenchModel, device: 'cpu' | 'cuda', timedSt
 export async function runReference(framework: ReferenceFramework, model: BenchModel, timedSteps: number, warmupCalls: number, setup: ReferenceSetup): Promise<ReferenceResult> {
   const python = await referencePython(setup);
   const script = path.join(packageRoot(), 'bench/reference', SCRIPTS[framework]);
-  const args = [script, ...referenceArgs(model, setup.device, timedSteps, warmupCalls)];
+  const args = [script, ...referenceArgs(framework, model, setup.device, timedSteps, warmupCalls)];
   const stdout = await runLogged(python, args, setup.log, `${framework} reference`);
   return parseLastJsonLine(stdout, `${framework} reference`) as ReferenceResult;
 }
