@@ -49,14 +49,14 @@ const row = (over: Partial<BenchResult>): BenchResult => ({
   ours_ms_per_step: 1500, torch_ms_per_step: 1200, jax_ms_per_step: 1450, ours_compile_s: 5.25, flops_per_step: 8.4e10,
   ours_vs_torch: 1.25, ours_vs_jax: 1500 / 1450, ours_cached_compile_s: 0.61, ours_first_call_s: 1.7, jax_compile_s: 4.5,
   ours_mfu: 0.4, torch_mfu: 0.5, jax_mfu: 0.41, ours_peak_host_mb: 1400, torch_peak_host_mb: 900, jax_peak_host_mb: 1100,
-  ours_peak_device_mb: null, torch_peak_device_mb: null, jax_peak_device_mb: null, ours_step_ms: [1500], torch_step_ms: [1200], jax_step_ms: [1450], errors: {},
+  ours_peak_device_mb: null, ours_page_faults_per_step: 128000, torch_peak_device_mb: null, jax_peak_device_mb: null, ours_step_ms: [1500], torch_step_ms: [1200], jax_step_ms: [1450], errors: {},
   ...over,
 });
 
 t.test('table and Markdown show every measured column and leave out empty ones', async (t) => {
   const report: BenchReport = {
     device: 'cpu (2 cores: test)', platform: 'cpu', date: '2026-11-27T12:00:00.000Z', versions: { torch: '2.15.0', jax: '0.10.2' },
-    ceiling: { f32_flops: 8.3e10, bf16_flops: 7.3e10, matmul_n: 2048 },
+    ceiling: { f32_flops: 8.3e10, bf16_flops: 7.3e10, matmul_n: 2048 }, rounds: 1,
     results: [row({}), row({ name: 'base', torch_ms_per_step: null, ours_vs_torch: null, errors: { torch: 'torch reference failed (exit 1):\nNo module named torch' } })],
   };
   const table = formatBenchTable(report);
@@ -90,9 +90,9 @@ t.test('the matmul ceiling and our train step, measured in process', async (t) =
 t.test('a whole run against PyTorch and JAX prints the DESIGN.md object as its last line', async (t) => {
   await ensurePython();
   const record = path.join(mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-bench-')), 'RESULTS.md');
-  const args = ['bench', '--json', '--configs', 'tiny', '--seq-len', '16', '--batch-size', '4', '--steps-per-execution', '2', '--steps', '6', '--warmup', '0', '--matmul-n', '256', '--record', record];
+  const args = ['bench', '--json', '--configs', 'tiny', '--seq-len', '16', '--batch-size', '4', '--steps-per-execution', '2', '--steps', '6', '--warmup', '0', '--rounds', '2', '--matmul-n', '256', '--record', record];
   const run = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root, timeout: 600_000 });
-  t.equal(run.status, 0, run.stderr.slice(-2000));
+  t.equal(run.status, 0, run.status === 0 ? 'exit 0' : run.stderr.slice(-2000));
   const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as BenchReport;
   t.match(report, { platform: 'cpu', versions: { torch: '2.15.0', jax: '0.10.2' } });
   t.equal(report.results.length, 1);
@@ -101,9 +101,12 @@ t.test('a whole run against PyTorch and JAX prints the DESIGN.md object as its l
   for (const key of ['ours_ms_per_step', 'torch_ms_per_step', 'jax_ms_per_step', 'ours_compile_s', 'jax_compile_s', 'ours_mfu', 'torch_mfu', 'jax_mfu'] as const) {
     t.ok(typeof r![key] === 'number' && r![key]! > 0, `${key} = ${r![key]}`);
   }
-  t.equal(r!.torch_step_ms!.length, 6, 'PyTorch times the same six steps');
-  t.equal(r!.jax_step_ms!.length, 3, 'JAX times three calls of K=2, as we do');
+  t.equal(r!.torch_step_ms!.length, 12, 'PyTorch times the same six steps, in each of two rounds');
+  t.equal(r!.jax_step_ms!.length, 6, 'JAX times three calls of K=2, as we do, in each round');
+  t.equal(r!.ours_step_ms!.length, 6);
+  t.equal(report.rounds, 2);
+  t.ok(r!.ours_page_faults_per_step! >= 0);
   t.ok(Math.abs(r!.ours_vs_torch! - r!.ours_ms_per_step! / r!.torch_ms_per_step!) < 1e-12);
   t.match(readFileSync(record, 'utf8'), /\| tiny \| f32 \| 4 \| 16 \| 2 \|/);
-  t.match(run.stderr, /\[bench\] tiny f32 B=4 S=16 K=2: jax/, 'progress goes to stderr');
+  t.match(run.stderr, /\[bench\] tiny f32 B=4 S=16 K=2: jax \(round 2 of 2\)/, 'progress goes to stderr');
 });

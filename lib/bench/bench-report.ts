@@ -53,7 +53,7 @@ export function formatBenchTable(report: BenchReport): string {
   const lines = rows.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   return [
     `device: ${report.device}; matmul ceiling (n=${report.ceiling.matmul_n}, through pjrt-bert): f32 ${tflops(report.ceiling.f32_flops)}, bf16 ${tflops(report.ceiling.bf16_flops)}`,
-    `versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; rounds: ${report.rounds}`,
     '',
     ...lines,
     ...errorLines(report),
@@ -70,7 +70,8 @@ export function formatBenchMarkdown(report: BenchReport, note?: string): string 
     `### ${report.date.slice(0, 10)}: ${report.device}`,
     '',
     `Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. ` +
-      `Matmul ceiling through pjrt-bert (n=${report.ceiling.matmul_n}): f32 ${tflops(report.ceiling.f32_flops)}, bf16 ${tflops(report.ceiling.bf16_flops)}.` +
+      `Matmul ceiling through pjrt-bert (n=${report.ceiling.matmul_n}): f32 ${tflops(report.ceiling.f32_flops)}, bf16 ${tflops(report.ceiling.bf16_flops)}. ` +
+      `Each framework timed in ${report.rounds} alternating round(s).` +
       (note ? ` ${note}` : ''),
     '',
     row(columns.map(([title]) => title)),

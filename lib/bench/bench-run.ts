@@ -23,6 +23,12 @@ export interface BenchOptions {
   timedSteps: number;
   /** Untimed calls after the first. */
   warmupCalls: number;
+  /**
+   * Times each framework this many times, alternating (ours, torch, jax, ours, ...), so load
+   * from other tenants of a shared machine falls on all of them alike; the medians are taken
+   * over the steps of every round.
+   */
+  rounds: number;
   /** Side of the square matmuls that measure the ceiling. */
   matmulN: number;
   /** Python for the references (default: the package's venv). */
@@ -61,6 +67,8 @@ export interface BenchResult {
   torch_peak_host_mb: number | null;
   jax_peak_host_mb: number | null;
   ours_peak_device_mb: number | null;
+  /** Minor page faults per step of our process (fresh temp memory each execution on the CPU). */
+  ours_page_faults_per_step: number | null;
   torch_peak_device_mb: number | null;
   jax_peak_device_mb: number | null;
   ours_step_ms: number[] | null;
@@ -78,6 +86,8 @@ export interface BenchReport {
   versions: Record<string, string>;
   /** Matmul ceilings measured through our runtime in this run, FLOP/s. */
   ceiling: { f32_flops: number; bf16_flops: number; matmul_n: number };
+  /** Rounds each framework was timed in (alternating). */
+  rounds: number;
   results: BenchResult[];
 }
 
@@ -87,6 +97,45 @@ const workerPath = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
 async function runWorker<T>(job: WorkerJob, log: (line: string) => void): Promise<T> {
   const stdout = await runLogged(process.execPath, ['--expose-gc', workerPath, JSON.stringify(job)], log, 'pjrt-bert train step');
   return parseLastJsonLine(stdout, 'bench worker') as T;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const maxOrNull = (values: readonly (number | null)[]) => (values.some((v) => v !== null) ? Math.max(...values.filter((v): v is number => v !== null)) : null);
+
+/** Several rounds of our measurement as one: medians over all timed steps, peaks as maxima. */
+function mergeOurs(runs: readonly StepReport[]): StepReport {
+  const stepMs = runs.flatMap((r) => r.stepMs);
+  return {
+    ...runs[0]!,
+    msPerStep: median(stepMs),
+    stepMs,
+    compileS: median(runs.map((r) => r.compileS)),
+    cachedCompileS: median(runs.map((r) => r.cachedCompileS)),
+    firstCallS: median(runs.map((r) => r.firstCallS)),
+    peakHostMb: Math.max(...runs.map((r) => r.peakHostMb)),
+    peakDeviceMb: maxOrNull(runs.map((r) => r.peakDeviceMb)),
+    pageFaultsPerStep: median(runs.map((r) => r.pageFaultsPerStep)),
+  };
+}
+
+/** Several rounds of a reference as one, like {@link mergeOurs}. */
+function mergeReference(runs: readonly ReferenceResult[]): ReferenceResult {
+  const stepMs = runs.flatMap((r) => r.step_ms);
+  const compile = runs.map((r) => r.compile_s).filter((c): c is number => c !== null);
+  return {
+    ...runs[0]!,
+    ms_per_step: median(stepMs),
+    step_ms: stepMs,
+    first_call_s: median(runs.map((r) => r.first_call_s)),
+    compile_s: compile.length ? median(compile) : null,
+    peak_host_mb: Math.max(...runs.map((r) => r.peak_host_mb)),
+    peak_device_mb: maxOrNull(runs.map((r) => r.peak_device_mb)),
+  };
 }
 
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
@@ -113,23 +162,29 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   for (const model of options.models) {
     const label = `${model.name} ${model.precision} B=${model.batchSize} S=${model.seqLen} K=${model.stepsPerExecution}`;
     const errors: BenchResult['errors'] = {};
-    let ours: StepReport | undefined;
-    const references: Partial<Record<ReferenceFramework, ReferenceResult>> = {};
-    for (const framework of options.frameworks) {
-      log(`${label}: ${framework}`);
-      try {
-        if (framework === 'ours') {
-          ours = await runWorker<StepReport>({ job: 'step', plugin: options.plugin, model, timedSteps: options.timedSteps, warmupCalls: options.warmupCalls }, log);
-        } else {
-          const result = await runReference(framework, model, options.timedSteps, options.warmupCalls, { device, log, ...(options.python ? { python: options.python } : {}) });
-          references[framework] = result;
-          versions[framework] = result.version;
+    const oursRuns: StepReport[] = [];
+    const referenceRuns: Record<ReferenceFramework, ReferenceResult[]> = { torch: [], jax: [] };
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const framework of options.frameworks) {
+        if (errors[framework]) continue;
+        log(`${label}: ${framework}${options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ''}`);
+        try {
+          if (framework === 'ours') {
+            oursRuns.push(await runWorker<StepReport>({ job: 'step', plugin: options.plugin, model, timedSteps: options.timedSteps, warmupCalls: options.warmupCalls }, log));
+          } else {
+            const result = await runReference(framework, model, options.timedSteps, options.warmupCalls, { device, log, ...(options.python ? { python: options.python } : {}) });
+            referenceRuns[framework].push(result);
+            versions[framework] = result.version;
+          }
+        } catch (error) {
+          errors[framework] = message(error);
+          log(`${label}: ${framework} failed: ${message(error)}`);
         }
-      } catch (error) {
-        errors[framework] = message(error);
-        log(`${label}: ${framework} failed: ${message(error)}`);
       }
     }
+    const ours = oursRuns.length ? mergeOurs(oursRuns) : undefined;
+    const references: Partial<Record<ReferenceFramework, ReferenceResult>> = {};
+    for (const framework of ['torch', 'jax'] as const) if (referenceRuns[framework].length) references[framework] = mergeReference(referenceRuns[framework]);
     const flops = trainStepFlops(model);
     const oursMs = ours?.msPerStep ?? null;
     const torchMs = references.torch?.ms_per_step ?? null;
@@ -162,6 +217,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       torch_peak_host_mb: references.torch?.peak_host_mb ?? null,
       jax_peak_host_mb: references.jax?.peak_host_mb ?? null,
       ours_peak_device_mb: ours?.peakDeviceMb ?? null,
+      ours_page_faults_per_step: ours?.pageFaultsPerStep ?? null,
       torch_peak_device_mb: references.torch?.peak_device_mb ?? null,
       jax_peak_device_mb: references.jax?.peak_device_mb ?? null,
       ours_step_ms: ours?.stepMs ?? null,
@@ -176,6 +232,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString(),
     versions,
     ceiling: { f32_flops: ceilingOf('f32'), bf16_flops: ceilingOf('bf16'), matmul_n: options.matmulN },
+    rounds: options.rounds,
     results,
   };
 }

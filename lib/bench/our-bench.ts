@@ -45,6 +45,11 @@ export interface TrainStepMeasurement {
   lastLoss: number;
   /** Device memory high-water mark in MiB, where the plugin reports it. */
   peakDeviceMb: number | null;
+  /**
+   * Median minor page faults of this process per timed step: on the CPU, XLA maps its temp
+   * buffer fresh for every execution (see bench/RESULTS.md), and this shows what it costs.
+   */
+  pageFaultsPerStep: number;
 }
 
 const now = () => performance.now();
@@ -163,12 +168,15 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
     const compileS = (now() - start) / 1000;
 
     const stepMs: number[] = [];
+    const faults: number[] = [];
     let firstCallS = 0;
     let lastLoss = NaN;
     for (const [i, slab] of slabs.entries()) {
+      const faultsBefore = process.resourceUsage().minorPageFault;
       start = now();
       const out = await program(params, state, slab);
       const ms = now() - start;
+      if (i > options.warmupCalls) faults.push((process.resourceUsage().minorPageFault - faultsBefore) / K);
       params = out.params;
       state = out.state;
       if (i === 0) firstCallS = ms / 1000;
@@ -189,7 +197,7 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
     if (runtime.compileStats.cacheHits !== 1) throw new Error(`the cached compile missed the compile cache (${JSON.stringify(runtime.compileStats)})`);
     again.dispose();
     program.dispose();
-    return { msPerStep: median(stepMs), stepMs, compileS, cachedCompileS, firstCallS, lastLoss, peakDeviceMb: peak === undefined ? null : peak / 2 ** 20 };
+    return { msPerStep: median(stepMs), stepMs, compileS, cachedCompileS, firstCallS, lastLoss, peakDeviceMb: peak === undefined ? null : peak / 2 ** 20, pageFaultsPerStep: median(faults) };
   } finally {
     runtime.dispose();
     rmSync(cacheDir, { recursive: true, force: true });

@@ -28,6 +28,8 @@ options:
   --steps-per-execution K   optimizer steps per call, ours and JAX (default 1 on cpu, 8 otherwise)
   --steps N                 timed optimizer steps per framework (default 5, at least 5)
   --warmup N                untimed calls after the first (default 1)
+  --rounds N                time each framework N times, alternating, and take medians over
+                            all rounds (default 1; use 2-3 on a shared, noisy machine)
   --dropout P               hidden and attention dropout (default 0.1)
   --frameworks LIST         ours, torch, jax (default all three)
   --matmul-n N              side of the ceiling matmuls (default 2048 on cpu, 8192 otherwise)
@@ -44,6 +46,7 @@ const FLAGS = {
   'steps-per-execution': { type: 'string' },
   steps: { type: 'string', default: '5' },
   warmup: { type: 'string', default: '1' },
+  rounds: { type: 'string', default: '1' },
   dropout: { type: 'string', default: '0.1' },
   frameworks: { type: 'string', default: 'ours,torch,jax' },
   'matmul-n': { type: 'string' },
@@ -90,11 +93,12 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   if (timedSteps < 5) throw new UsageError(`--steps must be at least 5 (a median over fewer steps is noise), got ${timedSteps}`);
   const warmupCalls = Number(values.warmup);
   if (!Number.isInteger(warmupCalls) || warmupCalls < 0) throw new UsageError(`--warmup must be a non-negative integer, got '${values.warmup}'`);
+  const rounds = positiveInt(values.rounds as string, '--rounds')!;
   const frameworks = list(values.frameworks as string, '--frameworks', ['ours', 'torch', 'jax'] as BenchFramework[]);
   const matmulN = positiveInt(values['matmul-n'] as string | undefined, '--matmul-n') ?? (onCpu ? 2048 : 8192);
 
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  const report = await runBench({ plugin, models, frameworks, timedSteps, warmupCalls, matmulN, log, ...(values.python ? { python: values.python as string } : {}) });
+  const report = await runBench({ plugin, models, frameworks, timedSteps, warmupCalls, rounds, matmulN, log, ...(values.python ? { python: values.python as string } : {}) });
   if (values.record) {
     appendFileSync(values.record as string, `\n${formatBenchMarkdown(report, `Command: \`pjrt-bert bench ${argv.filter((a) => !a.startsWith('--record') && a !== values.record).join(' ')}\`.`)}`);
     log(`appended the results to ${values.record}`);
