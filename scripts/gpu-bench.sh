@@ -32,21 +32,8 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
   export PATH="/tmp/node/bin:$PATH"
 fi
 
-# The plugin dlopens the CUDA libraries that pip put under site-packages/nvidia/*/lib.
-site=$(python3 -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
-if [ -n "$site" ] && [ -d "$site/nvidia" ]; then
-  for lib in "$site"/nvidia/*/lib; do LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; done
-  export LD_LIBRARY_PATH
-fi
-
-{
-  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo unknown)"
-  echo "node: $(node --version)"
-  for package in jax jaxlib jax-cuda13-pjrt jax-cuda13-plugin torch transformers; do
-    echo "$package: $(python3 -m pip show "$package" 2>/dev/null | sed -n 's/^Version: //p')"
-  done
-} | tee "$out/environment.txt"
+# shellcheck source=scripts/cuda-env.sh
+source scripts/cuda-env.sh "$out/environment.txt"
 
 node bin/pjrt-bert.js devices --plugin cuda 2>&1 | tee "$out/devices.txt"
 

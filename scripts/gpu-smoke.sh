@@ -12,19 +12,8 @@ cd "$(dirname "$0")/.."
 out=${1:-${OUT:-bench/gpu-smoke}}
 mkdir -p "$out"
 
-# The plugin dlopens CUDA libraries that pip put under site-packages/nvidia/*/lib.
-site=$(python3 -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
-if [ -n "$site" ] && [ -d "$site/nvidia" ]; then
-  for lib in "$site"/nvidia/*/lib; do LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; done
-  export LD_LIBRARY_PATH
-fi
-
-{
-  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo unknown)"
-  echo "node: $(node --version)"
-  echo "jax-cuda13-pjrt: $(python3 -m pip show jax-cuda13-pjrt 2>/dev/null | sed -n 's/^Version: //p')"
-} | tee "$out/environment.txt"
+# shellcheck source=scripts/cuda-env.sh
+source scripts/cuda-env.sh "$out/environment.txt"
 
 node bin/pjrt-bert.js plugin where cuda 2>&1 | tee "$out/plugin.txt"
 node bin/pjrt-bert.js devices --plugin cuda 2>&1 | tee "$out/devices.txt"

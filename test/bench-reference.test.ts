@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ReferenceResult } from '../lib/bench/references.js';
 import { ensurePython, pythonPath, repoRoot } from './reference/python.js';
 
 /** Layers 2, hidden 64, heads 2, intermediate 128, vocab 1200, labels 3, seq 16, batch 4. */
@@ -19,21 +20,8 @@ const STEPS = 3;
 /** Deterministic training: no dropout, a learning rate large enough that the losses move. */
 const TRAIN = [...TINY, '--dropout', '0', '--lr', '1e-3', '--warmup', '0', '--print-losses'];
 
-interface BenchResult {
-  framework: string;
-  version: string;
-  device: string;
-  dtype: string;
-  steps_per_call: number;
-  ms_per_step: number;
-  step_ms: number[];
-  first_call_s: number;
-  compile_s: number | null;
-  peak_host_mb: number;
-  peak_device_mb: number | null;
-  threads: number | null;
-  losses?: number[];
-}
+/** A reference's JSON result, with the fields only the tests ask for. */
+type BenchResult = ReferenceResult & { steps_per_call: number; threads: number | null; losses?: number[] };
 
 interface Run {
   code: number | null;
