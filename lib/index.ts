@@ -89,3 +89,6 @@ export { parseTrainerConfig, ConfigError, type TrainerConfig, type TrainerConfig
 export { DataError } from './train/data.js';
 export { generateDemoDataset, type DemoDataset } from './train/demo-data.js';
 export type { Evaluation } from './train/evaluation.js';
+export { benchModel, trainStepFlops, mfu, type BenchModel } from './bench/bench-models.js';
+export { runBench, type BenchOptions, type BenchReport, type BenchResult } from './bench/bench-run.js';
+export { measureMatmulCeiling, measureTrainStep, type MatmulCeiling, type TrainStepMeasurement } from './bench/our-bench.js';

@@ -12,8 +12,8 @@
 #
 # Made for the lent device machine, which has CUDA and python3 with jax + jax-cuda13-pjrt but no
 # network and maybe no node. Prepare on the dev machine (all ignored by git):
-#   npm install                          # dist/ and build/Release/pjrt_bert.node
-#   mkdir -p .carry && cp "$(ls ~/.cache/node-v20*-linux-x64.tar.xz)" .carry/ # or any node >= 20 tarball
+#   npm install                                              # dist/, build/Release/pjrt_bert.node
+#   mkdir -p .carry && xz -T2 -c "$(command -v node)" >.carry/node.xz  # node is one self-contained binary
 # then run with carry [".carry", "dist", "build/Release", "node_modules/zod"]:
 #   bash scripts/gpu-bench.sh "$OUT"
 # BENCH_ARGS overrides the bench flags (e.g. BENCH_ARGS="--configs mini" for a quick check).
@@ -23,12 +23,11 @@ out=${1:-${OUT:-bench/gpu}}
 mkdir -p "$out"
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  tarball=$(ls .carry/node-v*-linux-x64.tar.* 2>/dev/null | head -n 1)
-  if [ -z "$tarball" ]; then
-    echo "gpu-bench: no node >= 20 on PATH and no .carry/node-v*-linux-x64.tar.* to unpack" >&2
+  if [ ! -f .carry/node.xz ]; then
+    echo "gpu-bench: no node >= 20 on PATH and no .carry/node.xz to unpack (see the top of this script)" >&2
     exit 1
   fi
-  mkdir -p /tmp/node && tar -xf "$tarball" -C /tmp/node --strip-components=1
+  mkdir -p /tmp/node/bin && xz -dc .carry/node.xz >/tmp/node/bin/node && chmod +x /tmp/node/bin/node
   export PATH="/tmp/node/bin:$PATH"
 fi
 

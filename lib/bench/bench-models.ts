@@ -88,6 +88,13 @@ export function trainStepFlops(model: Pick<BenchModel, 'layers' | 'hidden' | 'in
   return 6 * B * S * matrixParams + 12 * L * B * S * S * d;
 }
 
+/** The median of a non-empty list (the mean of the middle two for an even count). Sync. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Model FLOPs utilization: achieved FLOP/s over the ceiling FLOP/s, or null when unknown. Sync. */
 export function mfu(flopsPerStep: number, msPerStep: number | null, ceilingFlops: number | null): number | null {
   if (msPerStep === null || ceilingFlops === null || !(msPerStep > 0) || !(ceilingFlops > 0)) return null;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../native/package-root.js';
-import { mfu, trainStepFlops, type BenchModel } from './bench-models.js';
+import { median, mfu, trainStepFlops, type BenchModel } from './bench-models.js';
 import type { CeilingReport, StepReport, WorkerJob } from './bench-worker.js';
 import { parseLastJsonLine, runLogged, runReference, type ReferenceFramework, type ReferenceResult } from './references.js';
 
@@ -95,14 +95,8 @@ const workerPath = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
 
 /** Runs one job in a fresh `bench-worker` process. Async; rejects with the worker's error. */
 async function runWorker<T>(job: WorkerJob, log: (line: string) => void): Promise<T> {
-  const stdout = await runLogged(process.execPath, ['--expose-gc', workerPath, JSON.stringify(job)], log, 'pjrt-bert train step');
+  const stdout = await runLogged(process.execPath, [workerPath, JSON.stringify(job)], log, 'pjrt-bert train step');
   return parseLastJsonLine(stdout, 'bench worker') as T;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const maxOrNull = (values: readonly (number | null)[]) => (values.some((v) => v !== null) ? Math.max(...values.filter((v): v is number => v !== null)) : null);

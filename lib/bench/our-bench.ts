@@ -17,7 +17,7 @@ import { adam } from '../optim/adam.js';
 import { DeviceArray, Runtime, type RuntimeOptions } from '../runtime/index.js';
 import { jit, ops, type Tensor } from '../trace/index.js';
 import { makeTrainStep } from '../train/programs.js';
-import { benchSpec, type BenchModel } from './bench-models.js';
+import { benchSpec, median, type BenchModel } from './bench-models.js';
 
 /** A matmul ceiling: the best FLOP/s of an N x N x N product over a few runs. */
 export interface MatmulCeiling {
@@ -53,12 +53,6 @@ export interface TrainStepMeasurement {
 }
 
 const now = () => performance.now();
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Uniform floats in [-1, 1) as f32 or as bf16 bit patterns. */
 function randomMatrix(count: number, dtype: 'f32' | 'bf16', random: SeededRandom): Float32Array | Uint16Array {

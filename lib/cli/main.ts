@@ -15,7 +15,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const COMMANDS: Record<string, { summary: string; run?: Command }> = {
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
   devices: { summary: 'list the devices of a PJRT plugin', run: runDevices },
   plugin: { summary: 'install or locate PJRT plugins (plugin install cpu | plugin where [cpu|tpu|cuda])', run: runPlugin },
   train: { summary: 'fine-tune a BERT classifier on a .csv/.tsv/.jsonl file', run: runTrain },
@@ -51,10 +51,6 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`pjrt-bert: unknown command '${name}'\n\n${usage()}\n`);
-    return 2;
-  }
-  if (!command.run) {
-    process.stderr.write(`pjrt-bert ${name}: not available in this version of pjrt-bert yet.\n`);
     return 2;
   }
   try {
