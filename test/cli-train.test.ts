@@ -2,7 +2,7 @@
 // middle of training resumes from its last checkpoint.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
@@ -47,6 +47,12 @@ t.test('bad input is one clear message and exit code 1', async (t) => {
   t.match(flag.stderr, /--batch-size must be a number, got 'ten'/);
 });
 
+/** Complete checkpoints in `out` (their folders hold COMPLETE, written last). */
+function completeCheckpoints(out: string): string[] {
+  const dir = path.join(out, 'trainer_state');
+  return existsSync(dir) ? readdirSync(dir).filter((name) => existsSync(path.join(dir, name, 'COMPLETE'))) : [];
+}
+
 t.test('a process killed mid-training resumes from its last checkpoint', async (t) => {
   const model = await microModel();
   const out = path.join(dir, 'run');
@@ -58,7 +64,7 @@ t.test('a process killed mid-training resumes from its last checkpoint', async (
     child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const epochs = buffered.split('\n').filter((line) => line.includes('"event":"epoch"')).length;
-      if (epochs >= 1 && killedAfter === 0 && existsSync(path.join(out, 'trainer_state', 'state.json'))) {
+      if (epochs >= 1 && killedAfter === 0 && completeCheckpoints(out).length > 0) {
         killedAfter = epochs;
         child.kill('SIGKILL');
       }
@@ -66,14 +72,81 @@ t.test('a process killed mid-training resumes from its last checkpoint', async (
     child.on('close', () => resolve());
   });
   t.ok(killedAfter >= 1, `killed after ${killedAfter} epoch(s)`);
-  const checkpoint = JSON.parse(readFileSync(path.join(out, 'trainer_state', 'state.json'), 'utf8')) as { step: number };
-  t.ok(checkpoint.step > 0, `a complete checkpoint at step ${checkpoint.step} survived the kill`);
+  t.ok(existsSync(path.join(out, '.pjrt-bert.lock')), 'SIGKILL left the lock behind');
+  const saved = completeCheckpoints(out);
+  t.ok(saved.length >= 1, `a complete checkpoint survived the kill: ${saved.join(', ')}`);
 
   const resumed = run(trainArgs(model, out));
   t.equal(resumed.status, 0, resumed.stderr);
-  t.match(resumed.stdout, /resuming .* at step/, 'says where it resumes');
+  t.match(resumed.stdout, /resuming .* from step/, 'says where it resumes (the dead run\'s lock is taken over)');
   const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { epoch: number });
   t.same(metrics.map((m) => m.epoch), [1, 2, 3], 'every epoch exactly once in metrics.jsonl');
   t.ok(existsSync(path.join(out, 'model.safetensors')) && existsSync(path.join(out, 'config.json')), 'a Hugging Face model directory');
-  t.notOk(existsSync(`${out}.partial`) || existsSync(`${out}.old`), 'no staging left');
+  t.notOk(existsSync(path.join(out, '.pjrt-bert.lock')), 'the lock is released at the end');
+  t.match(resumed.stderr, /time: compile [\d.]+ s, training [\d.]+ s, validation [\d.]+ s/, 'compile, train and validation time apart');
+
+  const again = run(trainArgs(model, out));
+  t.equal(again.status, 0, again.stderr);
+  t.match(again.stdout, /is already complete \(all 3 epoch\(s\) are trained/, 'a finished job says so instead of resuming');
+  t.notMatch(again.stdout, /resuming/);
+});
+
+t.test('two runs into one --out: the second refuses at once, naming the first', async (t) => {
+  const model = await microModel();
+  const out = path.join(dir, 'shared-run');
+  const first = spawn(process.execPath, [cli, ...trainArgs(model, out, ['--epochs', '30'])], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const firstExit = new Promise((resolve) => first.on('close', resolve));
+  while (!existsSync(path.join(out, '.pjrt-bert.lock'))) await new Promise((resolve) => setTimeout(resolve, 100));
+  const second = run(trainArgs(model, out, ['--epochs', '30']));
+  t.equal(second.status, 1);
+  t.match(second.stderr, new RegExp(`is in use by process ${first.pid} on .*pjrt-bert train`));
+  first.kill('SIGTERM');
+  await firstExit;
+});
+
+t.test('--out problems are found before any training, with the path and the fix', async (t) => {
+  const model = await microModel();
+  const file = path.join(dir, 'not-a-dir');
+  writeFileSync(file, 'x');
+  const started = performance.now();
+  const under = run(trainArgs(model, path.join(file, 'run')));
+  t.equal(under.status, 1);
+  t.match(under.stderr, /not-a-dir is a file, not a directory.*choose another path/);
+  t.notMatch(under.stdout, /"event":"step"/, 'no training happened');
+  const proc = run(trainArgs(model, '/proc/pjrt-bert-run'));
+  t.equal(proc.status, 1, 'under /proc: an error, not a hang');
+  t.match(proc.stderr, /\/proc\/pjrt-bert-run cannot be created/);
+  t.ok(performance.now() - started < 60_000, 'both in seconds');
+  // A user's siblings named like the old scratch folders are left alone.
+  const out = path.join(dir, 'mine');
+  mkdirSync(`${out}.old`);
+  writeFileSync(path.join(`${out}.old`, 'keep.txt'), 'user data');
+  const ok = run(trainArgs(model, out, ['--epochs', '1']));
+  t.equal(ok.status, 0, ok.stderr);
+  t.equal(readFileSync(path.join(`${out}.old`, 'keep.txt'), 'utf8'), 'user data');
+});
+
+t.test('bad data and flags are refused with messages in the user\'s terms', async (t) => {
+  const model = await microModel();
+  const single = path.join(dir, 'single.csv');
+  writeFileSync(single, `review,sentiment\n${data.texts.slice(0, 40).map((text) => `"${text}",positive`).join('\n')}\n`);
+  const oneClass = run(['train', '--model', model, '--data', single, '--text-column', 'review', '--label-column', 'sentiment']);
+  t.equal(oneClass.status, 1);
+  t.match(oneClass.stderr, /single\.csv: every row has the label "positive" \(40 rows\); a classifier needs at least two classes/);
+  const headerOnly = run(['train', '--model', model, '--data', empty, '--text-column', 'review', '--label-column', 'sentiment']);
+  t.match(headerOnly.stderr, /empty\.csv/, 'names the file, not <fit data>');
+  const divisible = run(['train', '--model', model, '--data', csv, '--text-column', 'review', '--label-column', 'sentiment', '--batch-size', '30', '--replicas', '4']);
+  t.equal(divisible.status, 2);
+  t.match(divisible.stderr, /--batch-size: batch size 30 must be divisible by --replicas x --gradient-accumulation-steps/);
+  t.notMatch(divisible.stderr, /batchSize/);
+  const huge = run(['train', '--model', model, '--data', csv, '--text-column', 'review', '--label-column', 'sentiment', '--batch-size', '1000000', '--seq-len', '64']);
+  t.equal(huge.status, 1);
+  t.match(huge.stderr, /a train step with batch size 1000000 at sequence length 64 needs about [\d.]+ [GT]B .* but the cpu device has/i);
+  const evaluateTraining = run(['evaluate', '--model', model, '--data', csv, '--epochs', '99', '--lr', '7']);
+  t.equal(evaluateTraining.status, 2, 'evaluate refuses flags it does not use');
+  t.match(evaluateTraining.stderr, /--epochs/);
+  const evaluatePreset = run(['evaluate', '--model', 'tiny', '--data', csv]);
+  t.equal(evaluatePreset.status, 2);
+  t.match(evaluatePreset.stderr, /untrained preset/);
+  t.notMatch(evaluatePreset.stderr, /--vocab/);
 });

@@ -6,10 +6,11 @@ import { readTable } from '../data/tables.js';
 import { parseVocabText } from '../io/hf-tokenizer-files.js';
 import { isBertPreset } from '../models/bert.js';
 import { generateDemoDataset } from '../train/demo-data.js';
-import { Trainer } from '../train/trainer.js';
+import { ConfigError, type EpochMetrics } from '../train/config.js';
+import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { UsageError } from './main.js';
 import { parseFlags, positiveInt } from './runtime-commands.js';
-import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, trainConfigFromFlags } from './train-flags.js';
+import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]
 
@@ -26,39 +27,65 @@ async function vocabFor(model: string | undefined, file: string | undefined): Pr
   return parseVocabText(await readFile(file, 'utf8'));
 }
 
+/** Trainer.create, with config errors spelled as the flags the user typed (a usage error, exit 2). */
+async function createTrainer(options: TrainerOptions): Promise<Trainer> {
+  try {
+    return await Trainer.create(options);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.describe(flagOfField));
+    throw error;
+  }
+}
+
 /** `pjrt-bert train`. Async; returns the exit code. */
 export async function runTrain(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, { ...TRAIN_OPTIONS, vocab: { type: 'string' } }, TRAIN_HELP);
   if (!parsed) return 0;
   const values = parsed.values;
   if (!values.model || !values.data) throw new UsageError(`--model and --data are required\n\n${TRAIN_HELP}`);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${TRAIN_HELP}`);
   const config = trainConfigFromFlags(values);
   const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
   const vocab = await vocabFor(config.model, values.vocab as string | undefined);
-  using trainer = await Trainer.create({ ...config, ...(vocab ? { vocab } : {}) });
-  const history = await trainer.fit({ texts: table.texts, labels: table.labels! });
+  const ran: EpochMetrics[] = []; // the epochs this process trained (history also holds resumed ones)
+  using trainer = await createTrainer({ ...config, ...(vocab ? { vocab } : {}), callbacks: { onEpochEnd: (metrics) => void ran.push(metrics) } });
+  const history = await trainer.fit({ texts: table.texts, labels: table.labels!, source: table.file });
   const last = history.at(-1);
-  if (last) process.stderr.write(`trained ${history.length} epoch(s); last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}\n`);
+  const lastText = last ? `; last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}` : '';
+  process.stderr.write(`trained ${ran.length} epoch(s) in this run, ${history.length} in all${lastText}\n`);
   const { compiled, cacheHits } = trainer.runtime.compileStats;
+  const total = (key: 'seconds' | 'compileSeconds' | 'validationSeconds') => ran.reduce((sum, m) => sum + (m[key] ?? 0), 0);
   process.stderr.write(`programs: ${compiled} compiled, ${cacheHits} loaded from the compile cache\n`);
+  if (ran.length) process.stderr.write(`time: compile ${total('compileSeconds').toFixed(1)} s, training ${total('seconds').toFixed(1)} s, validation ${total('validationSeconds').toFixed(1)} s\n`);
   process.stderr.write(config.out ? `model saved in ${config.out}\n` : 'note: no --out was given, so the trained model was not saved\n');
   return 0;
 }
 
 const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--label-column C]
-                         [--seq-len N] [--batch-size N] [--plugin P] [--replicas N]
+                         [--seq-len N] [--batch-size N] [--steps-per-execution N] [--precision f32|bf16]
+                         [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
 
-Prints loss, accuracy and macro-F1 of a fine-tuned model directory on labelled data, as JSON.`;
+Prints loss, accuracy and macro-F1 of a fine-tuned model directory (the --out of pjrt-bert
+train) on labelled data, as JSON.`;
+
+/** The flags `evaluate` uses: data and execution, no training settings. */
+const EVALUATE_OPTIONS = Object.fromEntries(
+  (['model', 'data', 'text-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
+);
 
 /** `pjrt-bert evaluate`. Async; returns the exit code. */
 export async function runEvaluate(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, TRAIN_OPTIONS, EVALUATE_HELP);
+  const parsed = parseFlags(argv, EVALUATE_OPTIONS, EVALUATE_HELP);
   if (!parsed) return 0;
   const values = parsed.values;
   if (!values.model || !values.data) throw new UsageError(`--model and --data are required\n\n${EVALUATE_HELP}`);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${EVALUATE_HELP}`);
+  if (isBertPreset(values.model as string)) {
+    throw new UsageError(`--model ${String(values.model)} is an untrained preset: evaluate needs a trained model directory, such as the --out of pjrt-bert train`);
+  }
   const config = trainConfigFromFlags(values);
   const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
-  using trainer = await Trainer.create({ ...config, progress: 'none' });
+  using trainer = await createTrainer({ ...config, progress: 'none' });
   const result = await trainer.evaluate({ texts: table.texts, labels: table.labels! });
   process.stdout.write(`${JSON.stringify({ examples: result.examples, loss: result.loss, accuracy: result.accuracy, macroF1: result.macroF1 })}\n`);
   return 0;
@@ -97,7 +124,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     warmupSteps: 10,
     validationSplit,
     ...(values.out ? { out: values.out as string } : {}),
-    ...(values.progress ? { progress: values.progress as 'auto' } : {}),
+    progress: (values.progress as 'auto' | undefined) ?? 'auto',
   });
   const history = await trainer.fit({ texts: data.texts, labels: data.labels });
   const accuracy = history.at(-1)?.val_accuracy ?? 0;

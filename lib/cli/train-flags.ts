@@ -70,40 +70,52 @@ function number(values: Record<string, unknown>, flag: string): number | undefin
   return n;
 }
 
-function string(values: Record<string, unknown>, flag: string): string | undefined {
-  return values[flag] as string | undefined;
+/** Each Trainer config field set from a flag: the flag (without `--`) and how its value is read. */
+const FIELD_FLAGS: readonly (readonly [field: string, flag: string, kind: 'string' | 'number' | 'off'])[] = [
+  ['model', 'model', 'string'],
+  ['plugin', 'plugin', 'string'],
+  ['cpuDevices', 'cpu-devices', 'number'],
+  ['replicas', 'replicas', 'number'],
+  ['seqLen', 'seq-len', 'number'],
+  ['batchSize', 'batch-size', 'number'],
+  ['gradientAccumulationSteps', 'gradient-accumulation-steps', 'number'],
+  ['stepsPerExecution', 'steps-per-execution', 'number'],
+  ['epochs', 'epochs', 'number'],
+  ['learningRate', 'lr', 'number'],
+  ['optimizer', 'optimizer', 'string'],
+  ['weightDecay', 'weight-decay', 'number'],
+  ['warmupSteps', 'warmup-steps', 'number'],
+  ['schedule', 'schedule', 'string'],
+  ['clipNorm', 'clip-norm', 'number'],
+  ['precision', 'precision', 'string'],
+  ['dropout', 'dropout', 'number'],
+  ['seed', 'seed', 'number'],
+  ['shuffle', 'no-shuffle', 'off'],
+  ['head', 'head', 'string'],
+  ['validationSplit', 'validation-split', 'number'],
+  ['out', 'out', 'string'],
+  ['keepBest', 'keep-best', 'string'],
+  ['compileCache', 'no-compile-cache', 'off'],
+  ['progress', 'progress', 'string'],
+  ['earlyStopping.metric', 'early-stopping', 'string'],
+  ['earlyStopping.patience', 'patience', 'number'],
+];
+
+/** The flag that sets a Trainer config field (`batchSize` -> `--batch-size`); the field itself when none does. Sync. */
+export function flagOfField(field: string): string {
+  const row = FIELD_FLAGS.find(([name]) => name === field);
+  return row ? `--${row[1]}` : field;
 }
 
 /** Maps parsed flag values to a Trainer config (validation happens in parseTrainerConfig). Sync; throws UsageError. */
 export function trainConfigFromFlags(values: Record<string, unknown>): TrainerConfigInput {
-  const config: Record<string, unknown> = {
-    model: string(values, 'model'),
-    plugin: string(values, 'plugin'),
-    cpuDevices: number(values, 'cpu-devices'),
-    replicas: number(values, 'replicas'),
-    seqLen: number(values, 'seq-len'),
-    batchSize: number(values, 'batch-size'),
-    gradientAccumulationSteps: number(values, 'gradient-accumulation-steps'),
-    stepsPerExecution: number(values, 'steps-per-execution'),
-    epochs: number(values, 'epochs'),
-    learningRate: number(values, 'lr'),
-    optimizer: string(values, 'optimizer'),
-    weightDecay: number(values, 'weight-decay'),
-    warmupSteps: number(values, 'warmup-steps'),
-    schedule: string(values, 'schedule'),
-    clipNorm: number(values, 'clip-norm'),
-    precision: string(values, 'precision'),
-    dropout: number(values, 'dropout'),
-    seed: number(values, 'seed'),
-    shuffle: values['no-shuffle'] ? false : undefined,
-    head: string(values, 'head'),
-    validationSplit: number(values, 'validation-split'),
-    out: string(values, 'out'),
-    keepBest: string(values, 'keep-best'),
-    compileCache: values['no-compile-cache'] ? false : undefined,
-    progress: string(values, 'progress'),
-  };
-  const metric = string(values, 'early-stopping');
+  const config: Record<string, unknown> = {};
+  for (const [field, flag, kind] of FIELD_FLAGS) {
+    if (field.startsWith('earlyStopping.') || values[flag] === undefined) continue;
+    config[field] = kind === 'number' ? number(values, flag) : kind === 'off' ? (values[flag] ? false : undefined) : values[flag];
+  }
+  config.progress ??= 'auto'; // the library is silent by default; the command shows progress
+  const metric = values['early-stopping'];
   if (metric !== undefined) config.earlyStopping = { metric, patience: number(values, 'patience') };
   else if (values.patience !== undefined) throw new UsageError('--patience needs --early-stopping METRIC');
   for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];

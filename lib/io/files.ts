@@ -5,7 +5,7 @@
  * never sees half a file and a crash never leaves one).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -69,7 +69,7 @@ export async function readJsonFile(file: string): Promise<unknown> {
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'w');
   try {
@@ -84,6 +84,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
     await handle.sync();
     await handle.close();
     await rename(temp, file);
+    await syncDirectory(dir);
   } catch (error) {
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
@@ -97,4 +98,48 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
  */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Creates `dir` and its missing parents, one component at a time (Node's recursive mkdir
+ * loops forever under /proc). Async; throws the file system's error for the first component
+ * that cannot be created (ENOTDIR when a component is a file, EACCES, EROFS, ENOENT...).
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let current = target; ; current = path.dirname(current)) {
+    try {
+      const info = await stat(current);
+      if (!info.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${target}'`), { code: 'ENOTDIR', path: current });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || current === path.dirname(current)) throw error;
+      missing.push(current);
+    }
+  }
+  for (const component of missing.reverse()) {
+    try {
+      await mkdir(component);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/**
+ * Flushes a directory's entries (a rename into it) to disk. Async; never throws (some file
+ * systems cannot fsync a directory, which then has nothing to flush).
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // not supported here: nothing more to do
+  }
 }

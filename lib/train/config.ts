@@ -18,7 +18,12 @@ export interface EpochMetrics {
   val_accuracy?: number;
   val_f1?: number;
   examplesPerSecond: number;
+  /** Training wall time of the epoch, compiling and validation excluded. */
   seconds: number;
+  /** Time spent tracing and compiling programs during the epoch (the first one, unless cached). */
+  compileSeconds: number;
+  /** Time spent on validation after the epoch, its compile excluded. */
+  validationSeconds?: number;
   /**
    * Host time per call (building and sending token slabs, reading the metrics) over the time
    * the call spent waiting for the program: the host's overhead relative to device time.
@@ -104,8 +109,11 @@ export const trainerConfigSchema = z
     keepBest: z.enum(WATCHABLE_METRICS).optional(),
     /** Folder of the on-disk compile cache (default: pjrt-bert's cache folder; `false` disables). */
     compileCache: z.union([z.string().min(1), z.literal(false)]).optional(),
-    /** Progress output: `bar` on a terminal, `json` lines otherwise, or `none` (default: auto). */
-    progress: z.enum(['auto', 'bar', 'json', 'none']).default('auto'),
+    /**
+     * Progress output: `bar` (stderr), `json` lines (stdout), `auto` (a bar on a terminal, else
+     * JSON lines) or `none` (default: a library prints nothing unless asked; the CLI uses auto).
+     */
+    progress: z.enum(['auto', 'bar', 'json', 'none']).default('none'),
     /** Hooks called during fit. */
     callbacks: z.custom<TrainerCallbacks>((value) => value === undefined || (typeof value === 'object' && value !== null)).optional(),
   })
@@ -126,9 +134,37 @@ export type TrainerConfigInput = z.input<typeof trainerConfigSchema>;
 /** A validated configuration with every default applied. */
 export type TrainerConfig = z.output<typeof trainerConfigSchema>;
 
+/** One field that does not validate. */
+export interface ConfigIssue {
+  /** The field's path, e.g. `batchSize` or `earlyStopping.patience`; empty for the whole config. */
+  field: string;
+  /** What is wrong, and what is allowed. */
+  message: string;
+  /** The value given, as JSON (absent for cross-field problems). */
+  given?: string;
+}
+
 /** A configuration that does not validate: lists every bad field. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  /** @param issues every bad field. */
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(formatConfigIssues(issues, (field) => field));
+  }
+
+  /** The message with each field spelled by `nameOf` (e.g. the CLI flag `--batch-size`). Sync. */
+  describe(nameOf: (field: string) => string): string {
+    return formatConfigIssues(this.issues, nameOf);
+  }
+}
+
+function formatConfigIssues(issues: readonly ConfigIssue[], nameOf: (field: string) => string): string {
+  const lines = issues.map((issue) => {
+    const text = issue.message.replace(/\b(batchSize|replicas|gradientAccumulationSteps)\b/g, (field) => nameOf(field));
+    return `  ${issue.field ? nameOf(issue.field) : '(config)'}: ${text}${issue.given !== undefined ? ` (got ${issue.given})` : ''}`;
+  });
+  return `invalid trainer config:\n${lines.join('\n')}`;
 }
 
 function describe(value: unknown): string {
@@ -148,14 +184,12 @@ function describe(value: unknown): string {
 export function parseTrainerConfig(input: unknown): TrainerConfig {
   const result = trainerConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const field = issue.path.length ? issue.path.join('.') : '(config)';
+  const issues = result.error.issues.map((issue): ConfigIssue => {
     let given: unknown = input;
     for (const key of issue.path) given = (given as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
-    const got = issue.path.length && issue.code !== 'custom' ? ` (got ${describe(given)})` : '';
-    return `  ${field}: ${issue.message}${got}`;
+    return { field: issue.path.join('.'), message: issue.message, ...(issue.path.length && issue.code !== 'custom' ? { given: describe(given) } : {}) };
   });
-  throw new ConfigError(`invalid trainer config:\n${lines.join('\n')}`);
+  throw new ConfigError(issues);
 }
 
 /** Hidden size of the `mlp:N` head, or undefined for `linear`. Sync. */

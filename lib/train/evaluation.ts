@@ -49,6 +49,9 @@ export class EvalRunner implements Disposable {
     return this.#program.compileCount;
   }
 
+  /** Seconds spent tracing and compiling the eval program so far. */
+  compileSeconds = 0;
+
   /**
    * Logits [N, labels] of `examples` with the parameters on each replica's device. Async.
    * @throws PjrtError from the runtime.
@@ -71,6 +74,11 @@ export class EvalRunner implements Disposable {
           return [params[r]!, { inputIds: await put(part.inputIds), attentionMask: await put(part.attentionMask), tokenTypeIds: await put(part.tokenTypeIds), steps }] as const;
         }),
       );
+      if (this.#program.compileCount === 0) {
+        const started = performance.now();
+        await this.#program.compile(...args[0]!);
+        this.compileSeconds += (performance.now() - started) / 1000;
+      }
       const results = await this.#program.replicated(args);
       for (let r = 0; r < results.length; r++) {
         const values = (await (results[r] as DeviceArray).toHost()) as Float32Array; // [K, shard, labels]

@@ -14,11 +14,13 @@ import path from 'node:path';
 import { BertTokenizer } from '../data/bert-tokenizer.js';
 import type { Table } from '../data/tables.js';
 import { readBertConfig } from '../io/hf-config.js';
+import { OutputDirLock } from '../io/output-dir.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
 import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
 import { loadBertParams, saveBertModel } from '../models/bert-files.js';
 import { cacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
+import { claimOutputDir } from './checkpoint.js';
 import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
 import { DataError, mapLabels, prepareTrainingData, selectRows, tokenizeExamples, type TokenizedExamples } from './data.js';
 import { evaluateExamples, type Evaluation } from './evaluation.js';
@@ -30,6 +32,8 @@ import { TrainingRun } from './training-run.js';
 export interface LabelledTexts {
   texts: readonly string[];
   labels: readonly string[];
+  /** Where they come from (a file name, say), named in error messages; default `the training data`. */
+  source?: string;
 }
 
 /** Options of {@link Trainer.fit}. */
@@ -73,12 +77,14 @@ export class Trainer implements Disposable {
   readonly tokenizer: BertTokenizer;
   #model: ModelState | undefined;
   #modelDir: string | undefined;
+  readonly #outLock: OutputDirLock | undefined;
 
-  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined) {
+  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined, outLock: OutputDirLock | undefined) {
     this.config = config;
     this.runtime = runtime;
     this.tokenizer = tokenizer;
     this.#modelDir = modelDir;
+    this.#outLock = outLock;
   }
 
   /**
@@ -98,17 +104,26 @@ export class Trainer implements Disposable {
       throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
     }
     tokenizer ??= await BertTokenizer.fromPretrained(config.model);
-    const cpu = config.plugin === 'cpu' || /cpu/.test(path.basename(config.plugin));
-    const runtime = await Runtime.open({
-      plugin: config.plugin,
-      ...(cpu ? { cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1) } : {}),
-      ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? path.join(cacheDir(), 'compiled') }),
-    });
-    if (runtime.devices.length < config.replicas) {
-      runtime.dispose();
-      throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
+    // The output directory is checked and locked before any long work, so a bad --out or a
+    // second run into the same one fails at once.
+    const outLock = config.out ? await OutputDirLock.acquire(config.out, { purpose: 'pjrt-bert train' }) : undefined;
+    try {
+      if (config.out) await claimOutputDir(config.out);
+      const cpu = config.plugin === 'cpu' || /cpu/.test(path.basename(config.plugin));
+      const runtime = await Runtime.open({
+        plugin: config.plugin,
+        ...(cpu ? { cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1) } : {}),
+        ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? path.join(cacheDir(), 'compiled') }),
+      });
+      if (runtime.devices.length < config.replicas) {
+        runtime.dispose();
+        throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
+      }
+      return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model, outLock);
+    } catch (error) {
+      outLock?.release();
+      throw error;
     }
-    return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model);
   }
 
   /** The model's architecture and last host copy of its parameters, once loaded. Sync. */
@@ -168,7 +183,12 @@ export class Trainer implements Disposable {
     const split = options.validationSplit ?? this.config.validationSplit;
     const label2id = await this.#modelLabel2id();
     const labels = [...data.labels, ...(options.validationData?.labels ?? [])];
-    const table: Table = { file: '<fit data>', columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels };
+    const source = data.source ?? 'the training data';
+    const table: Table = { file: source, columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels };
+    const distinct = new Set(data.labels);
+    if (distinct.size === 1) {
+      throw new DataError(`${source}: every row has the label ${JSON.stringify(data.labels[0])} (${data.labels.length} rows); a classifier needs at least two classes: check the label column`);
+    }
     let train: TokenizedExamples;
     let validation: TokenizedExamples;
     let labelNames: readonly string[];
@@ -239,9 +259,10 @@ export class Trainer implements Disposable {
     await saveBertModel(dir, model.spec, model.params, { vocab: this.tokenizer.vocabulary.tokens, tokenizer: this.tokenizer.settings });
   }
 
-  /** Releases the runtime and everything compiled. Sync. */
+  /** Releases the runtime, everything compiled, and the lock on the output directory. Sync. */
   dispose(): void {
     this.runtime.dispose();
+    this.#outLock?.release();
   }
 
   /** Same as {@link dispose}, for `using`. */

@@ -3,9 +3,6 @@
  * each call of the train program), the loop over calls and epochs, validation, early
  * stopping, checkpoints and exact resume.
  */
-import { existsSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
-import path from 'node:path';
 import type { BertTokenizer } from '../data/bert-tokenizer.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
 import { getBertParams, loadBertParams, putBertParams, saveBertModel } from '../models/bert-files.js';
@@ -15,10 +12,12 @@ import { constantSchedule, linearSchedule } from '../optim/schedules.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { EpochMetrics, TrainerConfig } from './config.js';
-import { isCheckpoint, readMetrics, readTrainerState, recoverCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
+import { exportCheckpoint, findCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
 import { DataError, type TokenizedExamples } from './data.js';
 import { SlabBatcher, SplitMix64, type DataPosition, type ReplicaSlab } from './data-batches.js';
 import { EvalRunner, scoreLogits } from './evaluation.js';
+import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memory-estimate.js';
+import { probeWritableDir } from '../io/output-dir.js';
 import type { ProgressReporter } from './progress.js';
 import { makeTrainStep } from './programs.js';
 import type { ModelState } from './trainer.js';
@@ -49,6 +48,12 @@ export class TrainingRun implements Disposable {
   readonly #program: JitFunction<ReturnType<typeof makeTrainStep>>;
   readonly #eval: EvalRunner;
   #params: BertParams<DeviceArray>[] = [];
+  /** The parameters when nothing was placed on the devices (a finished run's checkpoint). */
+  #finalParams: BertParams<HostTensor<'f32'>> | undefined;
+  /** Whether `out` holds a checkpoint of this run (resumed from, or written). */
+  #checkpointed = false;
+  /** Parameters of the model (for the disk-space check). */
+  readonly #parameterCount: number;
   #state: DeviceState[] = [];
 
   /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
@@ -66,6 +71,17 @@ export class TrainingRun implements Disposable {
     const optimizer = (c.optimizer === 'adam' ? adam : adamw)({ lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
     const mc = model.spec.config;
     const dropout = mc.hiddenDropoutProb > 0 || mc.attentionProbsDropoutProb > 0 || headDropoutOf(mc) > 0;
+    const parameters = Object.values(model.params).reduce((sum, tensor) => sum + tensor.data.length, 0);
+    const cpu = host.runtime.platformName.toLowerCase() === 'cpu';
+    const estimate = estimateTrainMemory(mc, {
+      parameters,
+      microBatch: c.batchSize / (c.replicas * c.gradientAccumulationSteps),
+      seqLen: train.seqLen,
+      replicasPerMemory: cpu ? c.replicas : 1,
+      activationBytes: c.precision === 'bf16' ? 2 : 4,
+    });
+    checkTrainMemory(estimate, deviceMemoryLimit(host.runtime), { batchSize: c.batchSize, seqLen: train.seqLen, device: host.runtime.platformName });
+    this.#parameterCount = parameters;
     const step = makeTrainStep({ spec: model.spec, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout });
     this.#program = jit(step, { runtime: host.runtime, replicas: c.replicas, donateArgnums: [0, 1], name: 'train' });
     this.#eval = new EvalRunner({ runtime: host.runtime, config: c }, model.spec);
@@ -122,6 +138,7 @@ export class TrainingRun implements Disposable {
 
   /** The current parameters (replica 0's) on the host. Async. */
   async hostParams(): Promise<BertParams<HostTensor<'f32'>>> {
+    if (this.#finalParams) return this.#finalParams;
     return getBertParams(this.#params[0]!);
   }
 
@@ -145,19 +162,37 @@ export class TrainingRun implements Disposable {
       fingerprint: fingerprint(config, this.#train.count),
     };
     const history: EpochMetrics[] = [];
-    if (out && (await recoverCheckpoint(out))) {
-      const saved = await readTrainerState(out);
-      const differences = Object.keys(json.fingerprint).filter((key) => JSON.stringify(saved.json.fingerprint[key]) !== JSON.stringify(json.fingerprint[key]));
+    const found = out ? await findCheckpoint(out) : { notes: [] };
+    if (out) {
+      // A checkpoint holds the weights and two Adam moments (f32); the last two are kept, and
+      // the first run must have room for both (plus best/ when kept).
+      const checkpointBytes = 12 * this.#parameterCount;
+      await probeWritableDir(out, { bytesNeeded: checkpointBytes * (found.checkpoint ? 1 : 2) + (config.keepBest ? 4 * this.#parameterCount : 0) });
+    }
+    for (const note of found.notes) this.#reporter.message(`${out}: ${note}`);
+    const saved = found.checkpoint;
+    if (out && saved) {
+      this.#checkpointed = true;
+      const differences = Object.keys(json.fingerprint).filter((key) => JSON.stringify(saved.state.json.fingerprint[key]) !== JSON.stringify(json.fingerprint[key]));
       if (differences.length) {
         throw new Error(
-          `--out ${out} holds a run with other settings (${differences.map((key) => `${key}: ${JSON.stringify(saved.json.fingerprint[key])} there, ${JSON.stringify(json.fingerprint[key])} now`).join('; ')}); use the same settings to resume, or a new --out`,
+          `--out ${out} holds a run with other settings (${differences.map((key) => `${key}: ${JSON.stringify(saved.state.json.fingerprint[key])} there, ${JSON.stringify(json.fingerprint[key])} now`).join('; ')}); use the same settings to resume, or a new --out`,
         );
       }
-      const loaded = await loadBertParams(out, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
-      await this.#place(loaded.params, saved.optimizer, saved.json.step);
-      json = { ...saved.json, fingerprint: json.fingerprint };
-      history.push(...((await readMetrics(out)) as unknown as EpochMetrics[]));
-      this.#reporter.message(`resuming ${out} at step ${json.step} (epoch ${this.#batcher.positionAt(json.step).epoch + 1})`);
+      await exportCheckpoint(out, saved); // repairs the top level after a crash mid-update
+      history.push(...(saved.metrics as unknown as EpochMetrics[]));
+      json = { ...saved.state.json, fingerprint: json.fingerprint };
+      const resumeAt = this.#batcher.positionAt(json.step);
+      if (json.finished || resumeAt.epoch >= config.epochs) {
+        const why = json.finished && resumeAt.epoch < config.epochs ? `it stopped early at epoch ${history.at(-1)?.epoch ?? resumeAt.epoch}` : `all ${config.epochs} epoch(s) are trained`;
+        this.#reporter.message(`${out} is already complete (${why}, step ${json.step}); nothing to train. Use a new --out to train again.`);
+        const loaded = await loadBertParams(saved.dir, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
+        this.#finalParams = loaded.params;
+        return history;
+      }
+      const loaded = await loadBertParams(saved.dir, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
+      await this.#place(loaded.params, saved.state.optimizer, json.step);
+      this.#reporter.message(`resuming ${out} from step ${json.step} (epoch ${resumeAt.epoch + 1} of ${config.epochs})`);
     } else {
       await this.#place(this.#model.params, undefined, 0);
     }
@@ -171,11 +206,17 @@ export class TrainingRun implements Disposable {
       let examples = 0;
       let hostSeconds = 0;
       let deviceSeconds = 0;
+      let compileSeconds = 0;
       do {
         const callStarted = performance.now();
         const slab = this.#batcher.slab(position);
         const firstStep = this.#batcher.globalStep(position);
         const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep, slab.steps)] as const));
+        if (this.#program.compileCount === 0) {
+          const compileStarted = performance.now();
+          await this.#program.compile(...args[0]!);
+          compileSeconds += (performance.now() - compileStarted) / 1000;
+        }
         const launched = performance.now();
         const results = await this.#program.replicated(args);
         const finished = performance.now();
@@ -186,7 +227,7 @@ export class TrainingRun implements Disposable {
         const [callLoss, callCorrect, callExamples] = await Promise.all([metrics.lossSum, metrics.correct, metrics.examples].map(async (array) => ((await array.toHost()) as Float32Array)[0]!));
         for (const result of results) for (const array of Object.values(result.metrics as Record<string, DeviceArray>)) array.dispose();
         if (!Number.isFinite(callLoss)) {
-          throw new Error(`the training loss became ${callLoss} in epoch ${epoch + 1} near step ${firstStep + 1}; lower the learning rate (--lr) or enable clipping (--clip-norm); the last checkpoint${out && isCheckpoint(out) ? ` in ${out}` : ''} is untouched`);
+          throw new Error(`the training loss became ${callLoss} in epoch ${epoch + 1} near step ${firstStep + 1}; lower the learning rate (--lr) or enable clipping (--clip-norm); ${out && this.#checkpointed ? `the last checkpoint in ${out} is untouched` : 'no checkpoint was written'}`);
         }
         lossSum += callLoss;
         correct += callCorrect;
@@ -197,17 +238,30 @@ export class TrainingRun implements Disposable {
         }
         firstCall = false; // the first call also compiles: kept out of the host/device ratio
         position = slab.next;
-        const elapsed = (performance.now() - started) / 1000;
+        const elapsed = (performance.now() - started) / 1000 - compileSeconds;
         const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
         this.#reporter.step(progress, elapsed);
         await config.callbacks?.onStep?.(progress);
       } while (position.epoch === epoch);
-      const seconds = (performance.now() - started) / 1000;
-      const metrics: EpochMetrics = { epoch: epoch + 1, step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / seconds, seconds, hostOverDevice: hostSeconds / Math.max(deviceSeconds, 1e-9) };
+      const seconds = (performance.now() - started) / 1000 - compileSeconds;
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch,
+        loss: lossSum / Math.max(1, examples),
+        accuracy: correct / Math.max(1, examples),
+        examplesPerSecond: examples / seconds,
+        seconds,
+        compileSeconds,
+        hostOverDevice: hostSeconds / Math.max(deviceSeconds, 1e-9),
+      };
       if (this.#validation.count > 0) {
+        const validationStarted = performance.now();
+        const evalCompileBefore = this.#eval.compileSeconds;
         const logits = await this.#eval.logits(this.#params, this.#validation);
+        const evalCompile = this.#eval.compileSeconds - evalCompileBefore;
         const score = scoreLogits(logits, this.#validation.labels, this.#model.spec.config.labels?.length ?? 2);
-        Object.assign(metrics, { val_loss: score.loss, val_accuracy: score.accuracy, val_f1: score.macroF1 });
+        metrics.compileSeconds += evalCompile;
+        Object.assign(metrics, { val_loss: score.loss, val_accuracy: score.accuracy, val_f1: score.macroF1, validationSeconds: (performance.now() - validationStarted) / 1000 - evalCompile });
       }
       history.push(metrics);
       this.#reporter.epoch(metrics);
@@ -221,19 +275,20 @@ export class TrainingRun implements Disposable {
         improved = better;
         json.epochsWithoutImprovement = better ? 0 : json.epochsWithoutImprovement + 1;
       }
-      json = { ...json, step: metrics.step, epoch, callsDoneInEpoch: this.#batcher.callsPerEpoch, epochComplete: true };
-      if (out) await this.#checkpoint(out, json, metrics, improved && config.keepBest !== undefined);
+      const stopEarly = config.earlyStopping !== undefined && json.epochsWithoutImprovement >= config.earlyStopping.patience;
+      json = { ...json, step: metrics.step, epoch, callsDoneInEpoch: this.#batcher.callsPerEpoch, epochComplete: true, finished: stopEarly || epoch + 1 >= config.epochs };
+      if (out) await this.#checkpoint(out, json, history, improved && config.keepBest !== undefined);
       const stop = (await config.callbacks?.onEpochEnd?.(metrics)) === false;
       if (stop) break;
-      if (config.earlyStopping && json.epochsWithoutImprovement >= config.earlyStopping.patience) {
-        this.#reporter.message(`early stopping: ${config.earlyStopping.metric} has not improved for ${json.epochsWithoutImprovement} epoch(s) (best ${json.best?.value.toFixed(4)} at epoch ${json.best?.epoch})`);
+      if (stopEarly) {
+        this.#reporter.message(`early stopping: ${config.earlyStopping!.metric} has not improved for ${json.epochsWithoutImprovement} epoch(s) (best ${json.best?.value.toFixed(4)} at epoch ${json.best?.epoch})`);
         break;
       }
     }
     return history;
   }
 
-  async #checkpoint(out: string, json: TrainerStateJson, metrics: EpochMetrics, isBest: boolean): Promise<void> {
+  async #checkpoint(out: string, json: TrainerStateJson, history: readonly EpochMetrics[], isBest: boolean): Promise<void> {
     const params = await this.hostParams();
     const state = this.#state[0]!;
     const optimizer = new Map<string, HostTensor>();
@@ -241,17 +296,13 @@ export class TrainingRun implements Disposable {
       for (const [name, array] of Object.entries(state[prefix])) optimizer.set(`${prefix}.${name}`, { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array });
     }
     const { tokenizer } = this.#host;
-    const save = (dir: string) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings });
-    await writeCheckpoint(
-      out,
-      async (dir) => {
-        await save(dir);
-        if (isBest) await save(path.join(dir, 'best'));
-        else if (existsSync(path.join(out, 'best'))) await cp(path.join(out, 'best'), path.join(dir, 'best'), { recursive: true });
-      },
-      { json, optimizer },
-      metrics as unknown as Record<string, unknown>,
-    );
+    await writeCheckpoint(out, {
+      writeModel: (dir) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings }),
+      state: { json, optimizer },
+      metrics: history as unknown as Record<string, unknown>[],
+      isBest,
+    });
+    this.#checkpointed = true;
   }
 
   /** Frees the device state and compiled programs. Sync. */
