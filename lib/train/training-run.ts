@@ -21,7 +21,7 @@ import { SlabBatcher, SplitMix64, type DataPosition, type ReplicaSlab } from './
 import { EvalRunner, scoreLogits } from './evaluation.js';
 import type { ProgressReporter } from './progress.js';
 import { makeTrainStep } from './programs.js';
-import type { ModelState } from './trainer.js';
+import type { ModelState } from './model-state.js';
 
 /** What a run needs from its Trainer. */
 export interface RunHost {
