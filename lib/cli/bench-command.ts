@@ -7,8 +7,7 @@ import { appendFileSync } from 'node:fs';
 import { BENCH_CONFIG_NAMES, benchModel, type BenchModel } from '../bench/bench-models.js';
 import { formatBenchMarkdown, formatBenchTable } from '../bench/bench-report.js';
 import { runBench, type BenchFramework } from '../bench/bench-run.js';
-import { parseFlags, positiveInt } from './runtime-commands.js';
-import { UsageError } from './main.js';
+import { UsageError, parseFlags, positiveInt } from './flags.js';
 
 const BENCH_HELP = `usage: pjrt-bert bench [--json] [--configs mini] [--plugin cpu|cuda|tpu|PATH] [options]
 

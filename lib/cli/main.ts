@@ -3,6 +3,7 @@
  * user can act on are printed as one clear message (exit 1); usage errors exit 2.
  */
 import { runBenchCommand } from './bench-command.js';
+import { UsageError } from './flags.js';
 import { runPredict } from './predict-command.js';
 import { runDemo, runEvaluate, runTrain } from './train-commands.js';
 import { runDevices, runPlugin } from './runtime-commands.js';
@@ -10,10 +11,7 @@ import { runDevices, runPlugin } from './runtime-commands.js';
 /** A subcommand: takes its own argv, returns the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 
-/** A usage problem (unknown flag, missing value): printed with the command's help, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './flags.js';
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   devices: { summary: 'list the devices of a PJRT plugin', run: runDevices },

@@ -7,8 +7,7 @@ import { readTable } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import { BertPredictor } from '../models/index.js';
 import { Runtime } from '../runtime/runtime.js';
-import { UsageError } from './main.js';
-import { parseFlags, positiveInt } from './runtime-commands.js';
+import { UsageError, parseFlags, positiveInt } from './flags.js';
 
 const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-column C] [--out FILE.jsonl] | --text "...")
                          [--seq-len S] [--batch-size N] [--plugin cpu|tpu|cuda|PATH]

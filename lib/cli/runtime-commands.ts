@@ -2,38 +2,13 @@
  * `pjrt-bert devices` and `pjrt-bert plugin`: see what a PJRT plugin offers, and install or
  * locate plugins.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadAddon } from '../native/binding.js';
 import { Runtime } from '../runtime/runtime.js';
 import { INSTALL_COMMANDS, isPluginName, pluginCandidates, resolvePlugin, type PluginName } from '../runtime/plugin-discovery.js';
 import { installCpuPlugin } from '../runtime/provision.js';
-import { UsageError } from './main.js';
+import { UsageError, parseFlags, positiveInt } from './flags.js';
 
-/** Parses `argv` with node's parseArgs, turning its errors into {@link UsageError}. Sync. */
-export function parseFlags(
-  argv: string[],
-  options: NonNullable<ParseArgsConfig['options']>,
-  help: string,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
-  try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    if (parsed.values.help) {
-      process.stdout.write(`${help}\n`);
-      return undefined;
-    }
-    return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${help}`);
-  }
-}
-
-/** Reads a positive integer flag. Sync; throws UsageError. */
-export function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
-  return n;
-}
+export { parseFlags, positiveInt } from './flags.js';
 
 const DEVICES_HELP = `usage: pjrt-bert devices [--plugin cpu|tpu|cuda|PATH] [--cpu-devices N] [--json]
 

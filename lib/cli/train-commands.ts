@@ -8,8 +8,7 @@ import { isBertPreset } from '../models/bert.js';
 import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
-import { UsageError } from './main.js';
-import { parseFlags, positiveInt } from './runtime-commands.js';
+import { UsageError, parseFlags, positiveInt } from './flags.js';
 import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]

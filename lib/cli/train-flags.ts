@@ -4,7 +4,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { TrainerConfigInput } from '../train/config.js';
-import { UsageError } from './main.js';
+import { UsageError } from './flags.js';
 
 /** The option table for node's parseArgs. */
 export const TRAIN_OPTIONS = {

@@ -11,6 +11,7 @@
  * contiguous and non-overlapping and covering the data section exactly. Every error names
  * the file and, where it applies, the tensor.
  */
+import { dtypeOfSafetensorsCode, safetensorsCode, safetensorsCodes } from '../base/dtypes.js';
 import { FileFormatError, readFileOrThrow, writeFileAtomic } from './files.js';
 import { type DType, type Tensor, dtypeByteSize, elementCount, tensorBytes, tensorFromBytes } from './tensor.js';
 
@@ -19,27 +20,6 @@ export interface SafetensorsContents {
   tensors: Map<string, Tensor>;
   metadata: Record<string, string>;
 }
-
-const FILE_DTYPES: Record<string, DType> = {
-  F64: 'f64',
-  F32: 'f32',
-  F16: 'f16',
-  BF16: 'bf16',
-  I64: 's64',
-  I32: 's32',
-  I16: 's16',
-  I8: 's8',
-  U64: 'u64',
-  U32: 'u32',
-  U16: 'u16',
-  U8: 'u8',
-  BOOL: 'pred',
-};
-
-const DTYPE_NAMES = Object.fromEntries(Object.entries(FILE_DTYPES).map(([name, dtype]) => [dtype, name])) as Record<
-  DType,
-  string
->;
 
 /** Largest header the reference implementation accepts (100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -61,9 +41,9 @@ function parseEntry(file: string, name: string, raw: unknown): Entry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('header entry is not an object');
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string') throw bad('missing dtype');
-  const hostDtype = FILE_DTYPES[dtype];
+  const hostDtype = dtypeOfSafetensorsCode(dtype);
   if (hostDtype === undefined) {
-    throw bad(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(FILE_DTYPES).join(', ')})`);
+    throw bad(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${safetensorsCodes().join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw bad('shape must be a list of non-negative integers');
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
@@ -180,7 +160,7 @@ export function encodeSafetensors(
     if (bytes.byteLength !== expected) {
       throw new RangeError(`tensor ${JSON.stringify(name)}: ${tensor.dtype}[${tensor.shape.join(', ')}] needs ${expected} bytes, has ${bytes.byteLength}`);
     }
-    header[name] = { dtype: DTYPE_NAMES[tensor.dtype], shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    header[name] = { dtype: safetensorsCode(tensor.dtype), shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;
     chunks.push(bytes);
   }

@@ -11,26 +11,14 @@
  * The dtype names are those of `lib/runtime` and `lib/stablehlo` (`f32`, `bf16`, `s64`, `pred`...),
  * plus s16, u16 and u64, which only files carry.
  */
+import { dtypeBytes, hostArrayClass, type DType, type HostArrayOf } from '../base/dtypes.js';
+import { elementCount } from '../base/shapes.js';
 
-/** Element types a host tensor can hold. */
-export type DType = 'f64' | 'f32' | 'f16' | 'bf16' | 's64' | 's32' | 's16' | 's8' | 'u64' | 'u32' | 'u16' | 'u8' | 'pred';
+export { DTYPES, type DType } from '../base/dtypes.js';
+export { elementCount } from '../base/shapes.js';
 
-/** The typed array that holds the elements of each dtype. */
-export interface TensorDataByDType {
-  f64: Float64Array;
-  f32: Float32Array;
-  f16: Uint16Array;
-  bf16: Uint16Array;
-  s64: BigInt64Array;
-  s32: Int32Array;
-  s16: Int16Array;
-  s8: Int8Array;
-  u64: BigUint64Array;
-  u32: Uint32Array;
-  u16: Uint16Array;
-  u8: Uint8Array;
-  pred: Uint8Array;
-}
+/** The typed array that holds the elements of each dtype (the facts about each are in `lib/base/dtypes.ts`). */
+export type TensorDataByDType = HostArrayOf;
 
 /** A host tensor: dtype, shape and row-major little-endian elements. */
 export interface Tensor<D extends DType = DType> {
@@ -39,54 +27,14 @@ export interface Tensor<D extends DType = DType> {
   data: TensorDataByDType[D];
 }
 
-type TypedArrayConstructor = {
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorDataByDType[DType];
-  new (length: number): TensorDataByDType[DType];
-  readonly BYTES_PER_ELEMENT: number;
-};
-
-const ARRAY_TYPES: Record<DType, TypedArrayConstructor> = {
-  f64: Float64Array,
-  f32: Float32Array,
-  f16: Uint16Array,
-  bf16: Uint16Array,
-  s64: BigInt64Array,
-  s32: Int32Array,
-  s16: Int16Array,
-  s8: Int8Array,
-  u64: BigUint64Array,
-  u32: Uint32Array,
-  u16: Uint16Array,
-  u8: Uint8Array,
-  pred: Uint8Array,
-} as Record<DType, TypedArrayConstructor>;
-
-/** All dtype names. */
-export const DTYPES = Object.keys(ARRAY_TYPES) as DType[];
-
 /** Bytes per element of `dtype`. Synchronous; never throws. */
-export function dtypeByteSize(dtype: DType): number {
-  return ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
-}
-
-/**
- * Number of elements of `shape` (1 for a scalar). Synchronous; throws `RangeError` when a
- * dimension is negative or not an integer.
- */
-export function elementCount(shape: readonly number[]): number {
-  let count = 1;
-  for (const dim of shape) {
-    if (!Number.isSafeInteger(dim) || dim < 0) throw new RangeError(`invalid dimension ${dim} in shape [${shape.join(', ')}]`);
-    count *= dim;
-  }
-  return count;
-}
+export const dtypeByteSize: (dtype: DType) => number = dtypeBytes;
 
 /**
  * A zero-filled tensor. Synchronous; throws `RangeError` for an invalid shape.
  */
 export function zerosTensor<D extends DType>(dtype: D, shape: number[]): Tensor<D> {
-  return { dtype, shape, data: new ARRAY_TYPES[dtype](elementCount(shape)) as TensorDataByDType[D] };
+  return { dtype, shape, data: new (hostArrayClass(dtype))(elementCount(shape)) as TensorDataByDType[D] };
 }
 
 /**
@@ -94,7 +42,7 @@ export function zerosTensor<D extends DType>(dtype: D, shape: number[]): Tensor<
  * `product(shape)` elements. Synchronous; throws `TypeError` or `RangeError` otherwise.
  */
 export function makeTensor<D extends DType>(dtype: D, shape: number[], data: TensorDataByDType[D]): Tensor<D> {
-  const Expected = ARRAY_TYPES[dtype];
+  const Expected = hostArrayClass(dtype);
   if (!(data instanceof Expected)) throw new TypeError(`${dtype} tensor data must be a ${Expected.name}`);
   const count = elementCount(shape);
   if (data.length !== count) {
@@ -109,7 +57,7 @@ export function makeTensor<D extends DType>(dtype: D, shape: number[], data: Ten
  * Synchronous; throws `RangeError` when the byte length does not match.
  */
 export function tensorFromBytes<D extends DType>(dtype: D, shape: number[], bytes: Uint8Array): Tensor<D> {
-  const Type = ARRAY_TYPES[dtype];
+  const Type = hostArrayClass(dtype);
   const count = elementCount(shape);
   if (bytes.byteLength !== count * Type.BYTES_PER_ELEMENT) {
     throw new RangeError(`${dtype}[${shape.join(', ')}] needs ${count * Type.BYTES_PER_ELEMENT} bytes, got ${bytes.byteLength}`);

@@ -16,6 +16,7 @@
  * state dict) reproduces that head's logits.
  */
 import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, readBertCheckpoint, saveBertModelDirectory, toFloat32 } from '../io/index.js';
+import { sameShape } from '../base/shapes.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { type BertHead, type BertParams, type BertSpec, bertHeadShapes, bertParamShapes, formatBertHead, initBertParams, numLabelsOf, parseBertHead } from './bert.js';
 
@@ -54,7 +55,6 @@ function headOf(config: BertConfig, tensors: ReadonlyMap<string, HostTensor>, op
   return { kind: 'linear' };
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /**

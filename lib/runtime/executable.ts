@@ -4,6 +4,7 @@
 import type { NativeExecutable } from '../native/binding.js';
 import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/errors.js';
 import { DeviceArray } from './device-array.js';
+import { sameShape } from '../base/shapes.js';
 import { dtypeOfPjrtType, formatType } from './dtypes.js';
 import type { TensorType } from './mlir-signature.js';
 
@@ -133,8 +134,4 @@ export class Executable implements Disposable {
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

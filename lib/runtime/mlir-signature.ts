@@ -4,32 +4,18 @@
  * `func.func ... @main(%a: tensor<4x3xf32>, ...)` form is read; for anything else (bytecode,
  * generic syntax) the signature is unknown and only the plugin checks the arguments.
  */
+import { dtypeOfMlirElement, isRuntimeDType } from '../base/dtypes.js';
+import type { TensorType as BaseTensorType } from '../base/shapes.js';
 import type { DType } from './dtypes.js';
 
-/** The type of one program parameter or result. */
-export interface TensorType {
-  dtype: DType;
-  shape: number[];
-}
-
-const MLIR_ELEMENT_TYPES: Record<string, DType> = {
-  f32: 'f32',
-  f64: 'f64',
-  bf16: 'bf16',
-  f16: 'f16',
-  i1: 'pred',
-  i8: 's8',
-  ui8: 'u8',
-  i32: 's32',
-  i64: 's64',
-  ui32: 'u32',
-};
+/** The type of one program parameter or result: `lib/base`'s tensor type over the runtime's dtypes. */
+export type TensorType = BaseTensorType<DType>;
 
 /** Parses `4x3xf32` / `f32` (the inside of `tensor<...>`). Sync; returns undefined if unsupported. */
 export function parseTensorType(body: string): TensorType | undefined {
   const parts = body.split(',')[0]!.trim().split('x');
-  const element = MLIR_ELEMENT_TYPES[parts.pop()!.trim()];
-  if (!element) return undefined;
+  const element = dtypeOfMlirElement(parts.pop()!.trim());
+  if (!isRuntimeDType(element)) return undefined;
   const shape = parts.map((dim) => Number(dim));
   if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) return undefined;
   return { dtype: element, shape };

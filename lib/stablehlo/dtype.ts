@@ -2,59 +2,18 @@
  * Element types as StableHLO sees them: their MLIR spelling, their kind (float, signed,
  * unsigned, boolean) and how scalar literals of each are printed. The dtype names are the
  * runtime's (`pred` is MLIR's `i1`), so a traced program's types are the ones `Runtime.put`
- * produces.
+ * produces; both come from the one table in `lib/base/dtypes.ts`.
  */
-import type { DType as RuntimeDType } from '../runtime/dtypes.js';
+import { dtypeBits, dtypeKind, type ProgramDType } from '../base/dtypes.js';
+
+export { dtypeKind, isFloatDType, isIntegerDType, mlirElementType, type DTypeKind } from '../base/dtypes.js';
 
 /**
  * The element types of traced programs: the runtime's, plus `u64`, which only appears inside
- * programs (the state of `rng_bit_generator`), never in a `@main` signature.
+ * programs (the state of `rng_bit_generator`), never in a `@main` signature. (The facts about
+ * each are in `lib/base/dtypes.ts`.)
  */
-export type DType = RuntimeDType | 'u64';
-
-/** The kind of values a dtype holds; decides comparison type, reduction identities and differentiability. */
-export type DTypeKind = 'float' | 'signed' | 'unsigned' | 'bool';
-
-interface ElementInfo {
-  mlir: string;
-  kind: DTypeKind;
-  bits: number;
-}
-
-const ELEMENTS: Record<DType, ElementInfo> = {
-  f32: { mlir: 'f32', kind: 'float', bits: 32 },
-  f64: { mlir: 'f64', kind: 'float', bits: 64 },
-  bf16: { mlir: 'bf16', kind: 'float', bits: 16 },
-  f16: { mlir: 'f16', kind: 'float', bits: 16 },
-  s8: { mlir: 'i8', kind: 'signed', bits: 8 },
-  u8: { mlir: 'ui8', kind: 'unsigned', bits: 8 },
-  s32: { mlir: 'i32', kind: 'signed', bits: 32 },
-  s64: { mlir: 'i64', kind: 'signed', bits: 64 },
-  u32: { mlir: 'ui32', kind: 'unsigned', bits: 32 },
-  u64: { mlir: 'ui64', kind: 'unsigned', bits: 64 },
-  pred: { mlir: 'i1', kind: 'bool', bits: 1 },
-};
-
-/** The MLIR element type of `dtype` (`s32` -> `i32`, `u8` -> `ui8`, `pred` -> `i1`). Sync. */
-export function mlirElementType(dtype: DType): string {
-  return ELEMENTS[dtype].mlir;
-}
-
-/** The kind of `dtype`. Sync. */
-export function dtypeKind(dtype: DType): DTypeKind {
-  return ELEMENTS[dtype].kind;
-}
-
-/** True for f32, f64, bf16, f16: the dtypes that carry gradients. Sync. */
-export function isFloatDType(dtype: DType): boolean {
-  return ELEMENTS[dtype].kind === 'float';
-}
-
-/** True for the signed and unsigned integer dtypes (not `pred`). Sync. */
-export function isIntegerDType(dtype: DType): boolean {
-  const kind = ELEMENTS[dtype].kind;
-  return kind === 'signed' || kind === 'unsigned';
-}
+export type DType = ProgramDType;
 
 const FLOAT_SPECIALS: Record<'f32' | 'f64' | 'bf16' | 'f16', { inf: string; negInf: string; nan: string }> = {
   f32: { inf: '0x7F800000', negInf: '0xFF800000', nan: '0x7FC00000' },
@@ -70,7 +29,7 @@ const FLOAT_SPECIALS: Record<'f32' | 'f64' | 'bf16' | 'f16', { inf: string; negI
  * value of an integer dtype.
  */
 export function formatScalar(value: number | bigint | boolean, dtype: DType): string {
-  const kind = ELEMENTS[dtype].kind;
+  const kind = dtypeKind(dtype);
   if (kind === 'bool') return value ? 'true' : 'false';
   if (kind === 'float') {
     const x = Number(value);
@@ -97,7 +56,8 @@ function checkedInteger(value: number, dtype: DType): number {
 
 /** The smallest and largest value of an integer dtype, as bigints. Sync; throws TypeError for other dtypes. */
 export function integerRange(dtype: DType): [bigint, bigint] {
-  const { kind, bits } = ELEMENTS[dtype];
+  const kind = dtypeKind(dtype);
+  const bits = dtypeBits(dtype);
   if (kind === 'unsigned') return [0n, (1n << BigInt(bits)) - 1n];
   if (kind === 'signed') return [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n];
   throw new TypeError(`${dtype} is not an integer dtype`);
@@ -105,7 +65,7 @@ export function integerRange(dtype: DType): [bigint, bigint] {
 
 /** The identity of `max` over `dtype`: -inf for floats, the minimum for integers, false for pred. Sync. */
 export function lowestValue(dtype: DType): number | bigint | boolean {
-  const kind = ELEMENTS[dtype].kind;
+  const kind = dtypeKind(dtype);
   if (kind === 'float') return -Infinity;
   if (kind === 'bool') return false;
   return integerRange(dtype)[0];

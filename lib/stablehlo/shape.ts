@@ -3,13 +3,13 @@
  * `tensor<5x4xf32>` in MLIR), the error raised when an op's operands do not fit, and the small
  * shape computations every shape rule shares.
  */
+import { formatTensorType as formatBaseTensorType, sameShape, type TensorType as BaseTensorType } from '../base/shapes.js';
 import { mlirElementType, type DType } from './dtype.js';
 
-/** A dtype and a static shape, outermost dimension first (`[]` for a scalar). */
-export interface TensorType {
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-}
+export { elementCount, sameShape } from '../base/shapes.js';
+
+/** A dtype and a static shape, outermost dimension first (`[]` for a scalar): `lib/base`'s, over program dtypes. */
+export type TensorType = BaseTensorType<DType>;
 
 /** Builds a frozen {@link TensorType}. Sync; throws RangeError for a negative or fractional dimension. */
 export function tensorType(dtype: DType, shape: readonly number[]): TensorType {
@@ -20,9 +20,7 @@ export function tensorType(dtype: DType, shape: readonly number[]): TensorType {
 }
 
 /** `f32[5,4]`: how shapes appear in error messages. Sync. */
-export function formatTensorType(type: TensorType): string {
-  return `${type.dtype}[${type.shape.join(',')}]`;
-}
+export const formatTensorType: (type: TensorType) => string = formatBaseTensorType;
 
 const mlirSpellings = new WeakMap<TensorType, string>();
 
@@ -40,20 +38,6 @@ export function mlirTensorType(type: TensorType): string {
 /** True if both types have the same dtype and shape. Sync. */
 export function sameType(a: TensorType, b: TensorType): boolean {
   return a.dtype === b.dtype && sameShape(a.shape, b.shape);
-}
-
-/** True if both shapes have the same dimensions. Sync. */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Number of elements of `shape` (1 for a scalar). Sync. */
-export function elementCount(shape: readonly number[]): number {
-  let count = 1;
-  for (const dim of shape) count *= dim;
-  return count;
 }
 
 /**

@@ -6,7 +6,6 @@
 import type { DType } from '../stablehlo/dtype.js';
 import { ShapeError, sameShape, tensorType, type TensorType } from '../stablehlo/shape.js';
 import type { ComparisonDirection, ConstantValue, ParamsOf, PrimitiveName } from './primitive.js';
-import { PRIMITIVES } from './table.js';
 import { Tensor, Trace, currentTrace, withTrace } from './tensor.js';
 
 /**
@@ -17,7 +16,7 @@ import { Tensor, Trace, currentTrace, withTrace } from './tensor.js';
 export function bind<K extends PrimitiveName>(primitive: K, inputs: readonly Tensor[], params: ParamsOf[K]): Tensor[] {
   const trace = currentTrace(primitive);
   const local = inputs.map((input) => trace.adopt(input, primitive));
-  const rule = PRIMITIVES[primitive];
+  const rule = trace.rules[primitive];
   const outputTypes = rule.shape(
     local.map((input) => input.type),
     params,

@@ -1,87 +1,15 @@
 /**
  * What a primitive is: its parameters, its pure shape rule, its lowering to StableHLO and its
- * vector-Jacobian product, side by side. {@link ParamsOf} names every primitive; the table in
+ * vector-Jacobian product, side by side. {@link ParamsOf} (declared beside the traces that record
+ * primitive applications, in `tensor.ts`) names every primitive; the table in
  * `table.ts` must give a complete {@link PrimitiveRule} for each, so a primitive without a
  * gradient rule (or without a lowering) does not compile.
  */
 import type { Block, FunctionBuilder, Value } from '../stablehlo/builder.js';
-import type { DType } from '../stablehlo/dtype.js';
 import type { TensorType } from '../stablehlo/shape.js';
-import type { Tensor, Trace } from './tensor.js';
+import type { ParamsOf, PrimitiveName, Tensor, Trace } from './tensor.js';
 
-/** Comparison directions of `compare`. */
-export type ComparisonDirection = 'EQ' | 'NE' | 'LT' | 'LE' | 'GT' | 'GE';
-
-/** A constant's value: one scalar (splat) or every element in row-major order. */
-export type ConstantValue = number | bigint | boolean | ArrayLike<number | bigint | boolean>;
-
-/** A loop traced into two graphs; see `whileLoop` in `lax.ts` for how carried values are laid out. */
-export interface WhileParams {
-  /** pred[] condition over the carried values (state, then captures of cond, then captures of body). */
-  readonly cond: Trace;
-  /** next state from the carried values. */
-  readonly body: Trace;
-  /** How many carried values are loop state (the rest are captured, passed through unchanged). */
-  readonly stateCount: number;
-}
-
-type NoParams = Record<string, never>;
-
-/** Every primitive and the parameters it takes. */
-export interface ParamsOf {
-  add: NoParams;
-  sub: NoParams;
-  mul: NoParams;
-  div: NoParams;
-  max: NoParams;
-  min: NoParams;
-  pow: NoParams;
-  neg: NoParams;
-  exp: NoParams;
-  log: NoParams;
-  sqrt: NoParams;
-  rsqrt: NoParams;
-  tanh: NoParams;
-  erf: NoParams;
-  compare: { readonly direction: ComparisonDirection };
-  select: NoParams;
-  convert: { readonly dtype: DType };
-  constant: { readonly value: ConstantValue; readonly type: TensorType };
-  iota: { readonly type: TensorType; readonly dimension: number };
-  broadcast_in_dim: { readonly shape: readonly number[]; readonly broadcastDimensions: readonly number[] };
-  reshape: { readonly shape: readonly number[] };
-  transpose: { readonly permutation: readonly number[] };
-  slice: { readonly start: readonly number[]; readonly limit: readonly number[]; readonly strides: readonly number[] };
-  pad: { readonly low: readonly number[]; readonly high: readonly number[]; readonly interior: readonly number[] };
-  concatenate: { readonly axis: number };
-  reduce_sum: { readonly axes: readonly number[] };
-  reduce_max: { readonly axes: readonly number[] };
-  dot_general: {
-    readonly lhsBatch: readonly number[];
-    readonly rhsBatch: readonly number[];
-    readonly lhsContracting: readonly number[];
-    readonly rhsContracting: readonly number[];
-    /** Result dtype when it differs from the operands' (e.g. bf16 operands, f32 accumulation). */
-    readonly resultDType?: DType;
-  };
-  /** Rows of `table` [V, ...rest] at integer `indices` [...I] -> [...I, ...rest]. */
-  gather: NoParams;
-  /** Adds `updates` [...I, ...rest] into rows `indices` [...I] of `operand` [V, ...rest]. */
-  scatter_add: NoParams;
-  /** Inputs: operand, then one scalar integer start per dimension. */
-  dynamic_slice: { readonly sizes: readonly number[] };
-  /** Inputs: operand, update, then one scalar integer start per dimension. */
-  dynamic_update_slice: NoParams;
-  /** Input: an s64[2] key; outputs: the next key and u32 random bits of `shape`. */
-  rng_bit_generator: { readonly shape: readonly number[] };
-  while: WhileParams;
-  /** Sum over the replicas of each group. */
-  all_reduce_sum: { readonly replicaGroups: readonly (readonly number[])[] };
-  stop_gradient: NoParams;
-}
-
-/** The name of a primitive. */
-export type PrimitiveName = keyof ParamsOf;
+export type { ComparisonDirection, ConstantValue, ParamsOf, PrimitiveName, WhileParams } from './tensor.js';
 
 /** What a lowering may use besides its own operands. */
 export interface LoweringContext {

@@ -79,7 +79,7 @@ export class TracedProgram {
 export function trace(fn: (...args: any[]) => unknown, inputSpecs: readonly Tree<TensorSpec>[], options: TraceOptions = {}): TracedProgram {
   const flatSpecs = flattenTree(inputSpecs, isTensorSpec, 'trace inputs', 'a {dtype, shape} spec');
   const inputTypes = flatSpecs.leaves.map((spec) => tensorType(spec.dtype, spec.shape));
-  const graph = new Trace();
+  const graph = new Trace(undefined, PRIMITIVES);
   const inputs = inputTypes.map((type) => graph.addInput(type));
   const args = flatSpecs.unflatten(inputs) as readonly unknown[];
   const outputStructure = withTrace(graph, () => {

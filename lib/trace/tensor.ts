@@ -2,11 +2,92 @@
  * Symbolic tensors and the traces that record them. A {@link Trace} is a graph under
  * construction: its inputs, the primitive applications ({@link Equation}s) in the order they
  * were made, and its outputs once finished. Nested traces (loop bodies) capture tensors of
- * enclosing traces as extra inputs, so closures over outer values just work.
+ * enclosing traces as extra inputs, so closures over outer values just work. The primitives a
+ * trace can record and their parameters ({@link ParamsOf}) are declared here too, since a loop's
+ * parameters are traces; their rules are in `primitive.ts` and `table.ts`.
  */
 import { formatTensorType, type TensorType } from '../stablehlo/shape.js';
 import type { DType } from '../stablehlo/dtype.js';
-import type { ParamsOf, PrimitiveName } from './primitive.js';
+
+/** Comparison directions of `compare`. */
+export type ComparisonDirection = 'EQ' | 'NE' | 'LT' | 'LE' | 'GT' | 'GE';
+
+/** A constant's value: one scalar (splat) or every element in row-major order. */
+export type ConstantValue = number | bigint | boolean | ArrayLike<number | bigint | boolean>;
+
+/** A loop traced into two graphs; see `whileLoop` in `lax.ts` for how carried values are laid out. */
+export interface WhileParams {
+  /** pred[] condition over the carried values (state, then captures of cond, then captures of body). */
+  readonly cond: Trace;
+  /** next state from the carried values. */
+  readonly body: Trace;
+  /** How many carried values are loop state (the rest are captured, passed through unchanged). */
+  readonly stateCount: number;
+}
+
+type NoParams = Record<string, never>;
+
+/** Every primitive and the parameters it takes. */
+export interface ParamsOf {
+  add: NoParams;
+  sub: NoParams;
+  mul: NoParams;
+  div: NoParams;
+  max: NoParams;
+  min: NoParams;
+  pow: NoParams;
+  neg: NoParams;
+  exp: NoParams;
+  log: NoParams;
+  sqrt: NoParams;
+  rsqrt: NoParams;
+  tanh: NoParams;
+  erf: NoParams;
+  compare: { readonly direction: ComparisonDirection };
+  select: NoParams;
+  convert: { readonly dtype: DType };
+  constant: { readonly value: ConstantValue; readonly type: TensorType };
+  iota: { readonly type: TensorType; readonly dimension: number };
+  broadcast_in_dim: { readonly shape: readonly number[]; readonly broadcastDimensions: readonly number[] };
+  reshape: { readonly shape: readonly number[] };
+  transpose: { readonly permutation: readonly number[] };
+  slice: { readonly start: readonly number[]; readonly limit: readonly number[]; readonly strides: readonly number[] };
+  pad: { readonly low: readonly number[]; readonly high: readonly number[]; readonly interior: readonly number[] };
+  concatenate: { readonly axis: number };
+  reduce_sum: { readonly axes: readonly number[] };
+  reduce_max: { readonly axes: readonly number[] };
+  dot_general: {
+    readonly lhsBatch: readonly number[];
+    readonly rhsBatch: readonly number[];
+    readonly lhsContracting: readonly number[];
+    readonly rhsContracting: readonly number[];
+    /** Result dtype when it differs from the operands' (e.g. bf16 operands, f32 accumulation). */
+    readonly resultDType?: DType;
+  };
+  /** Rows of `table` [V, ...rest] at integer `indices` [...I] -> [...I, ...rest]. */
+  gather: NoParams;
+  /** Adds `updates` [...I, ...rest] into rows `indices` [...I] of `operand` [V, ...rest]. */
+  scatter_add: NoParams;
+  /** Inputs: operand, then one scalar integer start per dimension. */
+  dynamic_slice: { readonly sizes: readonly number[] };
+  /** Inputs: operand, update, then one scalar integer start per dimension. */
+  dynamic_update_slice: NoParams;
+  /** Input: an s64[2] key; outputs: the next key and u32 random bits of `shape`. */
+  rng_bit_generator: { readonly shape: readonly number[] };
+  while: WhileParams;
+  /** Sum over the replicas of each group. */
+  all_reduce_sum: { readonly replicaGroups: readonly (readonly number[])[] };
+  stop_gradient: NoParams;
+}
+
+/** The name of a primitive. */
+export type PrimitiveName = keyof ParamsOf;
+
+/**
+ * The shape rules a trace checks each primitive application with: the `shape` fields of the
+ * primitive table, which the root trace is given (nested traces use their parent's).
+ */
+export type ShapeRules = { readonly [K in PrimitiveName]: { readonly shape: (inputs: readonly TensorType[], params: ParamsOf[K]) => TensorType[] } };
 
 /** A symbolic array inside a trace: only its dtype and shape are known. */
 export class Tensor {
@@ -57,8 +138,19 @@ export class Trace {
   readonly captures = new Map<Tensor, Tensor>();
   #outputs: readonly Tensor[] | undefined;
 
-  /** Sync. `parent` is the enclosing trace whose tensors this one may capture. */
-  constructor(readonly parent?: Trace) {}
+  /** The shape rules of the primitives, shared by a root trace with the traces nested in it. */
+  readonly rules: ShapeRules;
+
+  /**
+   * Sync. `parent` is the enclosing trace whose tensors this one may capture; a root trace (no
+   * parent) is given the shape `rules` of the primitive table. Throws TypeError for a root trace
+   * without rules.
+   */
+  constructor(readonly parent?: Trace, rules?: ShapeRules) {
+    const inherited = rules ?? parent?.rules;
+    if (!inherited) throw new TypeError('a root Trace needs the primitive shape rules: new Trace(undefined, PRIMITIVES)');
+    this.rules = inherited;
+  }
 
   /** Adds a declared input. Sync; throws Error once captures exist (declared inputs come first). */
   addInput(type: TensorType): Tensor {

@@ -11,7 +11,7 @@ import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
 import { argmaxRows, classificationReport } from './metrics.js';
 import { makeEvalStep } from './programs.js';
-import type { ModelState } from './trainer.js';
+import type { ModelState } from './model-state.js';
 
 /** Results of one evaluation. */
 export interface Evaluation {

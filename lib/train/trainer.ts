@@ -15,8 +15,7 @@ import { BertTokenizer } from '../data/bert-tokenizer.js';
 import type { Table } from '../data/tables.js';
 import { readBertConfig } from '../io/hf-config.js';
 import { OutputDirLock } from '../io/output-dir.js';
-import type { Tensor as HostTensor } from '../io/tensor.js';
-import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
+import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertSpec } from '../models/bert.js';
 import { loadBertParams, saveBertModel } from '../models/bert-files.js';
 import { cacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -25,6 +24,7 @@ import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type Trainer
 import { DataError, mapLabels, prepareTrainingData, selectRows, tokenizeExamples, type TokenizedExamples } from './data.js';
 import { evaluateExamples, type Evaluation } from './evaluation.js';
 import { argmaxRows, softmaxRows } from './metrics.js';
+import type { ModelState } from './model-state.js';
 import { progressReporter } from './progress.js';
 import { TrainingRun } from './training-run.js';
 
@@ -59,11 +59,7 @@ export interface Prediction {
   logits: number[];
 }
 
-/** The model being trained: architecture, host parameters (between runs), tokenizer. */
-export interface ModelState {
-  spec: BertSpec;
-  params: BertParams<HostTensor<'f32'>>;
-}
+export type { ModelState } from './model-state.js';
 
 /**
  * Fine-tunes and runs a BERT classifier. Create with {@link Trainer.create}; dispose when done.

@@ -20,7 +20,7 @@ import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memo
 import { probeWritableDir } from '../io/output-dir.js';
 import type { ProgressReporter } from './progress.js';
 import { makeTrainStep } from './programs.js';
-import type { ModelState } from './trainer.js';
+import type { ModelState } from './model-state.js';
 
 /** What a run needs from its Trainer. */
 export interface RunHost {

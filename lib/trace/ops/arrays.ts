@@ -26,7 +26,8 @@ export const stopGradient = (x: Tensor): Tensor => lax.stopGradient(x);
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const inferred = shape.indexOf(-1);
   if (inferred < 0) return lax.reshape(x, shape);
-  const known = elementCount(shape.filter((_, i) => i !== inferred));
+  const rest = shape.filter((_, i) => i !== inferred);
+  const known = rest.every((d) => Number.isInteger(d) && d >= 0) ? elementCount(rest) : 0;
   if (known === 0 || elementCount(x.shape) % known !== 0 || shape.indexOf(-1, inferred + 1) >= 0) {
     throw new ShapeError('reshape', `cannot reshape to [${shape.join(',')}]`, [['x', x.type]]);
   }
