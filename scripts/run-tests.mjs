@@ -1,12 +1,24 @@
 #!/usr/bin/env node
 // `npm test`: runs every test file with tap (TypeScript, CPU plugin with 8 devices), passes its
 // output through, and closes with one plain line, "N passed, N failed", that CI can read.
+// Arguments are passed to tap; a folder stands for the *.test.ts files in it (`test/full`).
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const tap = spawn(path.join(root, 'node_modules', '.bin', 'tap'), process.argv.slice(2), {
+const args = process.argv.slice(2).flatMap((arg) => {
+  const full = path.resolve(root, arg);
+  let isDir = false;
+  try {
+    isDir = statSync(full).isDirectory();
+  } catch {
+    // not a path: a tap flag
+  }
+  return isDir ? readdirSync(full).filter((name) => name.endsWith('.test.ts')).sort().map((name) => path.join(arg, name)) : [arg];
+});
+const tap = spawn(path.join(root, 'node_modules', '.bin', 'tap'), args, {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
 });

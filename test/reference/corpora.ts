@@ -1,26 +1,28 @@
 /**
- * Shared inputs of the tokenizer parity tests and bench: the Greek tweets of the shared
- * data folder, hard hand-written cases, the WordPiece vocabularies trained on the tweets
+ * Shared inputs of the tokenizer parity tests and bench: the Greek tweets of a real data
+ * folder (see `dataDir` in python.ts), hard hand-written cases, the WordPiece vocabularies trained on the tweets
  * by `tokenizers` (test/reference/train_vocab.py), and the MiniLM model directory.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { readTable } from '../../lib/data/tables.js';
-import { dataDir, runPython } from './python.js';
+import { runPython } from './python.js';
 
-/** The tweet files of the shared data folder and the column of their text. */
-export const tweetFiles = [
-  { file: path.join(dataDir, 'GRGE_sentiment.csv'), textColumn: 'Text' },
-  { file: path.join(dataDir, 'offenseval-gr/offenseval-gr-training-v1.tsv'), textColumn: 'tweet' },
-  { file: path.join(dataDir, 'offenseval-gr/offenseval-gr-test-v1.tsv'), textColumn: 'tweet' },
-];
+/** The tweet files of a real data folder and the column of their text. */
+export function tweetFiles(dir: string): { file: string; textColumn: string }[] {
+  return [
+    { file: path.join(dir, 'GRGE_sentiment.csv'), textColumn: 'Text' },
+    { file: path.join(dir, 'offenseval-gr/offenseval-gr-training-v1.tsv'), textColumn: 'tweet' },
+    { file: path.join(dir, 'offenseval-gr/offenseval-gr-test-v1.tsv'), textColumn: 'tweet' },
+  ];
+}
 
-/** Every tweet text of `tweetFiles`, in file order. Async; throws as `readTable`. */
-export async function readAllTweets(): Promise<string[]> {
+/** Every tweet text of the real data folder `dir`, in file order. Async; throws as `readTable`. */
+export async function readAllTweets(dir: string): Promise<string[]> {
   const texts: string[] = [];
-  for (const { file, textColumn } of tweetFiles) texts.push(...(await readTable(file, { textColumn })).texts);
+  for (const { file, textColumn } of tweetFiles(dir)) texts.push(...(await readTable(file, { textColumn })).texts);
   return texts;
 }
 
@@ -62,21 +64,33 @@ export function pairCases(texts: readonly string[]): Array<[string, string]> {
   return pairs;
 }
 
-let vocabDir: Promise<string> | undefined;
+const vocabDirs = new Map<string, Promise<string>>();
 
 /**
- * Trains (once per process) the uncased and the cased WordPiece vocabularies on the
- * Greek tweets and returns the folder holding `uncased/vocab.txt` and `cased/vocab.txt`.
- * Async; rejects when the Python reference fails.
+ * Trains (once per process and corpus) the uncased and the cased WordPiece vocabularies on a
+ * corpus: the real data folder `{ dataDir }`, or generated texts `{ texts, name }`; returns the
+ * folder holding `uncased/vocab.txt` and `cased/vocab.txt`. Async; rejects when the Python
+ * reference fails.
  */
-export function trainedVocabDir(): Promise<string> {
-  vocabDir ??= (async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-vocab-'));
-    await runPython('train_vocab.py', [path.join(dir, 'uncased'), 'uncased', dataDir]);
-    await runPython('train_vocab.py', [path.join(dir, 'cased'), 'cased', dataDir]);
-    return dir;
-  })();
-  return vocabDir;
+export function trainedVocabDir(corpus: { dataDir: string } | { texts: readonly string[]; name: string }): Promise<string> {
+  const key = 'dataDir' in corpus ? `data:${corpus.dataDir}` : `texts:${corpus.name}`;
+  let dir = vocabDirs.get(key);
+  if (!dir) {
+    dir = (async () => {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-vocab-'));
+      let source: string;
+      if ('dataDir' in corpus) source = corpus.dataDir;
+      else {
+        source = path.join(out, 'texts.jsonl');
+        await writeFile(source, corpus.texts.map((text) => JSON.stringify(text)).join('\n'));
+      }
+      await runPython('train_vocab.py', [path.join(out, 'uncased'), 'uncased', source]);
+      await runPython('train_vocab.py', [path.join(out, 'cased'), 'cased', source]);
+      return out;
+    })();
+    vocabDirs.set(key, dir);
+  }
+  return dir;
 }
 
 let minilm: Promise<string> | undefined;

@@ -11,8 +11,31 @@ import { promisify } from 'node:util';
 
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The shared data folder, which lies beside the repository. */
-export const dataDir = path.resolve(repoRoot, '../shared/data');
+/**
+ * The folder of the real data sets (GRGE_sentiment.csv, offenseval-gr/): `$PJRT_BERT_DATA`,
+ * else the `shared/data` folder beside the repository when it exists; undefined without one.
+ * The data sets are third-party and never copied into the repository.
+ */
+export const dataDir: string | undefined = (() => {
+  const candidate = process.env.PJRT_BERT_DATA ? path.resolve(process.env.PJRT_BERT_DATA) : path.resolve(repoRoot, '..', 'shared', 'data');
+  return existsSync(path.join(candidate, 'GRGE_sentiment.csv')) ? candidate : undefined;
+})();
+
+/** Where to get the real data sets, for the message of a skipped suite. */
+export const DATA_SOURCES =
+  'GRGE_sentiment.csv (the Greek tweets of the Colab TPU tutorial, README "Fine-tuning") and ' +
+  'offenseval-gr/ (OffensEval 2020 Greek, https://sites.google.com/site/offensevalsharedtask/)';
+
+/**
+ * The real data folder, or undefined after printing plainly why the caller's suite is skipped.
+ * Sync.
+ */
+export function realDataOrSkip(suite: string): string | undefined {
+  if (dataDir) return dataDir;
+  const looked = process.env.PJRT_BERT_DATA ?? path.resolve(repoRoot, '..', 'shared', 'data');
+  process.stdout.write(`# SKIPPED ${suite}: no real data sets in ${looked}. Set PJRT_BERT_DATA to a folder holding ${DATA_SOURCES}.\n`);
+  return undefined;
+}
 /** The pinned Python interpreter of the reference environment. */
 export const pythonPath = path.join(repoRoot, '.cache/venv/bin/python');
 

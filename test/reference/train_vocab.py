@@ -1,8 +1,9 @@
 """Trains a small WordPiece vocabulary on the Greek tweets, deterministically.
 
-Usage: train_vocab.py OUT_DIR {uncased|cased} DATA_DIR
+Usage: train_vocab.py OUT_DIR {uncased|cased} DATA_DIR|TEXTS.jsonl
 Writes OUT_DIR/vocab.txt with the `tokenizers` BertWordPieceTokenizer trainer on the texts
-of GRGE_sentiment.csv and offenseval-gr-training-v1.tsv (vocab size 6000, min frequency 2).
+of GRGE_sentiment.csv and offenseval-gr-training-v1.tsv in DATA_DIR, or on the JSON strings
+of TEXTS.jsonl, one per line (vocab size 6000, min frequency 2).
 "uncased" lowercases and strips accents (as Greek BERT); "cased" keeps both.
 
 Determinism: the entries are written in a canonical order (special tokens, then code point
@@ -13,6 +14,7 @@ from run to run; the parity tests hold for any vocabulary, and a failing test na
 vocabulary file it used.
 """
 import csv
+import json
 import os
 import sys
 
@@ -20,6 +22,9 @@ from tokenizers import BertWordPieceTokenizer
 
 
 def read_texts(data_dir):
+    if data_dir.endswith(".jsonl"):
+        with open(data_dir, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
     with open(os.path.join(data_dir, "GRGE_sentiment.csv"), encoding="utf-8", newline="") as f:
         texts = [row["Text"] for row in csv.DictReader(f)]
     with open(os.path.join(data_dir, "offenseval-gr", "offenseval-gr-training-v1.tsv"), encoding="utf-8") as f:

@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ReferenceResult } from '../lib/bench/references.js';
-import { ensurePython, pythonPath, repoRoot } from './reference/python.js';
+import type { ReferenceResult } from '../../lib/bench/references.js';
+import { ensurePython, pythonPath, repoRoot } from '../reference/python.js';
 
 /** Layers 2, hidden 64, heads 2, intermediate 128, vocab 1200, labels 3, seq 16, batch 4. */
 const TINY = ['--layers', '2', '--hidden', '64', '--heads', '2', '--intermediate', '128', '--vocab', '1200', '--labels', '3', '--seq-len', '16', '--batch-size', '4'];
