@@ -36,7 +36,12 @@ function findRepoRoot(): string {
 }
 
 const repoRoot = findRepoRoot();
-const dataDir = path.resolve(repoRoot, '../shared/data');
+// The real tweets: $PJRT_BERT_DATA, else shared/data beside the repository (never copied into it).
+const dataDir = process.env.PJRT_BERT_DATA ? path.resolve(process.env.PJRT_BERT_DATA) : path.resolve(repoRoot, '..', 'shared', 'data');
+if (!existsSync(path.join(dataDir, 'GRGE_sentiment.csv'))) {
+  process.stderr.write(`tokenizer-bench: no GRGE_sentiment.csv in ${dataDir}; set PJRT_BERT_DATA to the folder of the real data sets (see the README)\n`);
+  process.exit(2);
+}
 const python = path.join(repoRoot, '.cache/venv/bin/python');
 const referenceDir = path.join(repoRoot, 'test/reference');
 const args = process.argv.slice(2);
