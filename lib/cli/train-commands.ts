@@ -9,7 +9,7 @@ import { generateDemoDataset } from '../train/demo-data.js';
 import { Trainer } from '../train/trainer.js';
 import { UsageError } from './main.js';
 import { parseFlags, positiveInt } from './runtime-commands.js';
-import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, trainConfigFromFlags } from './train-flags.js';
+import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, seqLenNote, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]
 
@@ -36,6 +36,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
   const vocab = await vocabFor(config.model, values.vocab as string | undefined);
   using trainer = await Trainer.create({ ...config, ...(vocab ? { vocab } : {}) });
+  if (trainer.seqLenChoice.source === 'trained') process.stderr.write(`pjrt-bert train: ${seqLenNote(trainer.seqLenChoice, config.model)}\n`);
   const history = await trainer.fit({ texts: table.texts, labels: table.labels! });
   const last = history.at(-1);
   if (last) process.stderr.write(`trained ${history.length} epoch(s); last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}\n`);
@@ -59,6 +60,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const config = trainConfigFromFlags(values);
   const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
   using trainer = await Trainer.create({ ...config, progress: 'none' });
+  const note = seqLenNote(trainer.seqLenChoice, config.model);
+  if (note !== undefined) process.stderr.write(`pjrt-bert evaluate: ${note}\n`);
   const result = await trainer.evaluate({ texts: table.texts, labels: table.labels! });
   process.stdout.write(`${JSON.stringify({ examples: result.examples, loss: result.loss, accuracy: result.accuracy, macroF1: result.macroF1 })}\n`);
   return 0;

@@ -240,8 +240,8 @@ export class TrainingRun implements Disposable {
     for (const prefix of ['m', 'v'] as const) {
       for (const [name, array] of Object.entries(state[prefix])) optimizer.set(`${prefix}.${name}`, { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array });
     }
-    const { tokenizer } = this.#host;
-    const save = (dir: string) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings });
+    const { tokenizer, config } = this.#host;
+    const save = (dir: string) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings, seqLen: config.seqLen });
     await writeCheckpoint(
       out,
       async (dir) => {
