@@ -49,7 +49,9 @@ export async function runTrain(argv: string[]): Promise<number> {
 const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--label-column C]
                          [--seq-len N] [--batch-size N] [--plugin P] [--replicas N]
 
-Prints loss, accuracy and macro-F1 of a fine-tuned model directory on labelled data, as JSON.`;
+Prints loss, accuracy and macro-F1 of a fine-tuned model directory on labelled data, as JSON.
+--seq-len defaults to the length the model was trained at (else 128, at most its
+max_position_embeddings).`;
 
 /** `pjrt-bert evaluate`. Async; returns the exit code. */
 export async function runEvaluate(argv: string[]): Promise<number> {
