@@ -70,6 +70,7 @@ export {
   saveBertModel,
   putBertParams,
   getBertParams,
+  chooseSeqLen,
   BertPredictor,
   type BertSpec,
   type BertHead,
@@ -80,6 +81,7 @@ export {
   type LoadBertOptions,
   type LoadedBert,
   type SaveBertOptions,
+  type SeqLenChoice,
   type BertPrediction,
   type BertPredictorOptions,
 } from './models/index.js';

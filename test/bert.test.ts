@@ -1,7 +1,9 @@
 // BERT parity with Hugging Face transformers: logits of random tiny configs and of the
 // pretrained MiniLM checkpoint (model.safetensors and a torch.save'd pytorch_model.bin),
 // gradients of the mean cross-entropy for every parameter, save -> from_pretrained -> same
-// logits, dropout and bf16 behaviour, and the loader's errors.
+// logits (an mlp head through its modeling file and trust_remote_code), dropout and bf16
+// behaviour, and the loader's errors.
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +11,7 @@ import t from 'tap';
 
 import { BertTokenizer } from '../lib/data/index.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../lib/io/index.js';
-import { type BertSpec, bertForward, bertLoss, bertParamShapes, bertPresetConfig, initBertParams, loadBertParams, putBertParams, saveBertModel } from '../lib/models/index.js';
+import { type BertSpec, BertPredictor, MODELING_FILE, bertForward, bertLoss, bertParamShapes, bertPresetConfig, initBertParams, loadBertParams, putBertParams, saveBertModel } from '../lib/models/index.js';
 import type { DeviceArray } from '../lib/runtime/index.js';
 import { splitKey } from '../lib/nn/index.js';
 import { jit, ops, trace, valueAndGrad, type Tensor } from '../lib/trace/index.js';
@@ -155,37 +157,72 @@ t.test('pretrained MiniLM: logits from model.safetensors and pytorch_model.bin m
   savedChecks.push({ dir: saved, logits: await ourLogits(bare.spec, bare.params, minilmBatch), batch: minilmBatch });
 });
 
-t.test('an mlp head saves and loads back in pjrt-bert with the same logits', async (t) => {
+// texts longer and shorter than the training length 6 of the mlp model below
+const mlpTexts = ['w1 w2 w3 w4 w5 w6 w7 w8', 'w3', 'W10 w11 w0'];
+const mlpPredictions: Array<{ seqLen: number; inputIds: number[][]; logits: number[][] }> = [];
+
+t.test('an mlp head saves with its modeling file and training length, and loads back with the same logits', async (t) => {
   const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 20, labels: ['a', 'b', 'c'] }), head: { kind: 'mlp', hidden: 8 } };
   const params = initBertParams(spec, 5);
   t.same(Object.keys(params).slice(-4), ['classifier.0.weight', 'classifier.0.bias', 'classifier.3.weight', 'classifier.3.bias']);
+  // a head far from its initialisation (as after training), so the logits are O(1) and differ per text
+  let state = 7;
+  for (const name of Object.keys(params).slice(-4)) params[name]!.data.forEach((_, i, data) => (data[i] = ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 30 - 1) * 0.8));
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: 15 }, (_, i) => `w${i}`)];
   const tokenizer = new BertTokenizer(vocab);
-  const dir = path.join(work, 'mlp');
-  await saveBertModel(dir, spec, params, { vocab, tokenizer: tokenizer.settings });
+  const dir = path.join(work, 'mlp-model');
+  await saveBertModel(dir, spec, params, { vocab, tokenizer: tokenizer.settings, seqLen: 6 });
+  const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.same(config.auto_map, { AutoConfig: 'modeling_pjrt_bert.PjrtBertConfig', AutoModelForSequenceClassification: 'modeling_pjrt_bert.PjrtBertForSequenceClassification' });
+  t.equal(config.pjrt_bert_seq_len, 6);
+  t.ok(existsSync(path.join(dir, MODELING_FILE)), `${MODELING_FILE} beside config.json`);
   const loaded = await loadBertParams(dir);
   t.same(loaded.spec.head, { kind: 'mlp', hidden: 8 });
   t.same(loaded.initialized, []);
+  t.equal(loaded.trainedSeqLen, 6);
   const batch = makeBatch(20, 6, [6, 4]);
   t.same(await ourLogits(loaded.spec, loaded.params, batch), await ourLogits(spec, params, batch));
   savedChecks.push({ dir, logits: [], batch });
+  using predictor = await BertPredictor.open(rt, dir, { batchSize: mlpTexts.length });
+  t.same(predictor.seqLenChoice, { seqLen: 6, source: 'trained', trained: 6, maxPositionEmbeddings: 512 }, 'the predictor runs at the training length');
+  const encoded = predictor.tokenizer.encodeBatch(mlpTexts, { maxLength: predictor.seqLen });
+  mlpPredictions.push({
+    seqLen: predictor.seqLen,
+    inputIds: mlpTexts.map((_, r) => Array.from(encoded.inputIds.subarray(r * 6, (r + 1) * 6))),
+    logits: (await predictor.predict(mlpTexts)).map((prediction) => prediction.logits),
+  });
 });
 
-t.test('saved directories load in transformers: same logits; an mlp head is reported, not loaded', async (t) => {
+t.test('saved directories load in transformers: a linear head plainly, an mlp head with trust_remote_code', async (t) => {
   t.equal(savedChecks.length, 2, 'both directories were saved');
-  const results = await runPythonJson<Array<{ logits: number[][]; missing: string[]; unexpected: string[]; id2label: Record<string, string> }>>(
-    'bert_reference.py',
-    ['jobs'],
-    savedChecks.map(({ dir, batch }) => ({ command: 'logits', args: [dir], request: batch })),
-  );
-  const [minilmBack, mlpBack] = results as [(typeof results)[0], (typeof results)[0]];
+  t.equal(mlpPredictions.length, 1, 'the mlp model was run');
+  const [minilmDir, mlpDir] = savedChecks.map(({ dir }) => dir) as [string, string];
+  const minilmConfig = JSON.parse(await readFile(path.join(minilmDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.notOk('auto_map' in minilmConfig || existsSync(path.join(minilmDir, MODELING_FILE)), 'a linear head needs no remote code');
+  type Result = { logits: number[][]; missing: string[]; unexpected: string[]; id2label: Record<string, string>; class: string; input_ids: number[][]; model_max_length: number };
+  const results = await runPythonJson<Result[]>('bert_reference.py', ['jobs'], [
+    ...savedChecks.map(({ dir, batch }) => ({ command: 'logits', args: [dir], request: batch })),
+    { command: 'auto', args: [mlpDir], request: { texts: mlpTexts } },
+  ]);
+  const [minilmBack, mlpPlain, mlpAuto] = results as [Result, Result, Result];
   t.same(minilmBack.missing, []);
   t.same(minilmBack.unexpected, []);
   t.same(minilmBack.id2label, { 0: 'neg', 1: 'neu', 2: 'pos' });
   const diff = relativeDiff(savedChecks[0]!.logits.flat(), minilmBack.logits.flat());
   t.ok(diff <= 1e-5, `saved -> from_pretrained: max rel logit diff ${diff.toExponential(2)}`);
-  t.same(mlpBack.missing, ['classifier.bias', 'classifier.weight'], 'transformers initialises its own linear classifier');
-  t.same(mlpBack.unexpected, ['classifier.0.bias', 'classifier.0.weight', 'classifier.3.bias', 'classifier.3.weight']);
+  // BertForSequenceClassification itself has a linear head: the mlp one is reported, not loaded
+  t.same(mlpPlain.missing, ['classifier.bias', 'classifier.weight'], 'plain BertForSequenceClassification initialises its own linear classifier');
+  t.same(mlpPlain.unexpected, ['classifier.0.bias', 'classifier.0.weight', 'classifier.3.bias', 'classifier.3.weight']);
+  // AutoModelForSequenceClassification with trust_remote_code loads the trained mlp head
+  t.equal(mlpAuto.class, 'PjrtBertForSequenceClassification');
+  t.same(mlpAuto.missing, [], 'nothing initialised fresh');
+  t.same(mlpAuto.unexpected, [], 'every tensor used');
+  const ours = mlpPredictions[0]!;
+  t.equal(mlpAuto.model_max_length, ours.seqLen, "AutoTokenizer's default length is the training length");
+  t.same(mlpAuto.input_ids, ours.inputIds, 'same ids, truncated and padded alike');
+  const maxDiff = Math.max(...ours.logits.flat().map((z, i) => Math.abs(z - mlpAuto.logits.flat()[i]!)));
+  t.ok(maxDiff <= 1e-4, `AutoModelForSequenceClassification vs BertPredictor: max logit diff ${maxDiff.toExponential(2)}`);
+  t.ok(Math.max(...ours.logits.flat().map(Math.abs)) > 0.1, 'logits large enough for the comparison to mean something');
 });
 
 t.test('initialisation follows HF: seeded, normal(0, 0.02) weights, zero biases and pad row, unit LayerNorm', async (t) => {

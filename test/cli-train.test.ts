@@ -1,5 +1,6 @@
-// `pjrt-bert train` as a user runs it: clear errors for bad input, and a process killed in the
-// middle of training resumes from its last checkpoint.
+// `pjrt-bert train` as a user runs it: clear errors for bad input, a process killed in the
+// middle of training resumes from its last checkpoint, and `evaluate` runs the saved model at
+// the length it was trained at.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -149,4 +150,30 @@ t.test('bad data and flags are refused with messages in the user\'s terms', asyn
   t.equal(evaluatePreset.status, 2);
   t.match(evaluatePreset.stderr, /untrained preset/);
   t.notMatch(evaluatePreset.stderr, /--vocab/);
+});
+
+t.test('evaluate defaults to the length the model was trained at, and warns when another is asked for', async (t) => {
+  const trained = path.join(dir, 'run');
+  t.ok(existsSync(path.join(trained, 'config.json')), 'the model trained above at --seq-len 12');
+  const config = JSON.parse(readFileSync(path.join(trained, 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.equal(config.pjrt_bert_seq_len, 12, 'config.json records --seq-len 12');
+  t.equal((JSON.parse(readFileSync(path.join(trained, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>).model_max_length, 12, 'as does model_max_length');
+  const evaluate = (model: string, extra: string[] = []) => run(['evaluate', '--model', model, '--data', csv, '--text-column', 'review', '--label-column', 'sentiment', '--no-compile-cache', ...extra]);
+  const result = (r: ReturnType<typeof run>) => JSON.parse(r.stdout) as { examples: number; loss: number; accuracy: number };
+  const byDefault = evaluate(trained);
+  t.equal(byDefault.status, 0, byDefault.stderr);
+  t.match(byDefault.stderr, /^pjrt-bert evaluate: --seq-len 12, the length .*run was trained at\n/);
+  const at12 = evaluate(trained, ['--seq-len', '12']);
+  t.equal(at12.status, 0, at12.stderr);
+  t.equal(at12.stderr, '', 'nothing to say when the length asked for is the training length');
+  t.ok(Math.abs(result(byDefault).loss - result(at12).loss) < 1e-6, `same loss as --seq-len 12: ${result(byDefault).loss} vs ${result(at12).loss}`);
+  const at6 = evaluate(trained, ['--seq-len', '6']);
+  t.equal(at6.status, 0, at6.stderr);
+  t.match(at6.stderr, /^pjrt-bert evaluate: warning: .*run was trained at --seq-len 12 but --seq-len 6 was asked for; .*\(leave out --seq-len to use 12\)\n$/);
+  t.not(result(at6).loss, result(byDefault).loss, 'texts cut at 6 tokens score differently');
+  // a model that records no length: 128, capped at its max_position_embeddings 64
+  const plain = evaluate(await microModel());
+  t.equal(plain.status, 0, plain.stderr);
+  t.match(plain.stderr, /^pjrt-bert evaluate: --seq-len 64, the default 128 capped at max_position_embeddings 64: .*model\/config\.json does not record/);
+  t.equal(result(plain).examples, data.texts.length);
 });

@@ -1,5 +1,6 @@
 // `pjrt-bert predict` end to end on a small saved model: one JSON line per row in order,
-// the padded last batch, --text to stdout, and the errors a user can act on.
+// the padded last batch, --text to stdout, the sequence length a model was trained at as the
+// default, and the errors a user can act on.
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,51 @@ t.test('predicts every row in order with a padded last batch, as one text at a t
   const printed = JSON.parse(text.stdout) as (typeof lines)[0];
   t.equal(printed.label, lines[0]!.label, '--text prints the line to stdout');
   t.ok(printed.logits.every((z, k) => Math.abs(z - lines[0]!.logits[k]!) < 1e-5), '--text logits (batch 1 vs 4: rounding only)');
+});
+
+t.test('the default sequence length is the training length, else 128 capped, and says which', async (t) => {
+  const trainedDir = path.join(work, 'trained-at-10');
+  await saveBertModel(trainedDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings, seqLen: 10 });
+  const config = JSON.parse(await readFile(path.join(trainedDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const tokenizerConfig = JSON.parse(await readFile(path.join(trainedDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  t.equal(config.pjrt_bert_seq_len, 10, 'config.json records the training length');
+  t.equal(tokenizerConfig.model_max_length, 10, "tokenizer_config.json's model_max_length is the training length");
+  t.equal((await BertTokenizer.fromPretrained(trainedDir)).modelMaxLength, 10);
+
+  const outFile = path.join(work, 'at-trained.jsonl');
+  const run = await cli(['--model', trainedDir, '--data', dataFile, '--text-column', 'Text', '--out', outFile]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stderr, /^pjrt-bert predict: --seq-len 10, the length .*trained-at-10 was trained at\n/);
+  t.match(run.stderr, /6 predictions written .*seq len 10\)/);
+  const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { logits: number[] });
+  using at10 = await BertPredictor.open(rt, trainedDir, { seqLen: 10, batchSize: 6 });
+  t.same(at10.seqLenChoice, { seqLen: 10, source: 'asked', trained: 10, maxPositionEmbeddings: 32 });
+  const expected = await at10.predict(texts);
+  lines.forEach((line, i) => t.ok(line.logits.every((z, k) => Math.abs(z - expected[i]!.logits[k]!) < 1e-5), `row ${i}: the logits of --seq-len 10`));
+
+  const asked = await cli(['--model', trainedDir, '--text', texts[0]!, '--seq-len', '12']);
+  t.equal(asked.code, 0, asked.stderr);
+  t.equal(asked.stderr.trimEnd().split('\n').length, 1, 'one line');
+  t.match(asked.stderr, /^pjrt-bert predict: warning: .*trained-at-10 was trained at --seq-len 10 but --seq-len 12 was asked for; .*leave out --seq-len to use 10\)\n$/);
+  const same = await cli(['--model', trainedDir, '--text', texts[0]!, '--seq-len', '10']);
+  t.equal(same.stderr, '', 'nothing to say when the length asked for is the training length');
+
+  // a directory that records no length (a plain HF checkpoint): 128, capped at max_position_embeddings 32
+  const plainDir = path.join(work, 'plain');
+  await saveBertModel(plainDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings });
+  const plain = await cli(['--model', plainDir, '--text', texts[0]!]);
+  t.equal(plain.code, 0, plain.stderr);
+  t.match(plain.stderr, /^pjrt-bert predict: --seq-len 32, the default 128 capped at max_position_embeddings 32: .*plain\/config\.json does not record the length the model was trained at \(pjrt_bert_seq_len\)\n$/);
+  using plainPredictor = await BertPredictor.open(rt, plainDir, { batchSize: 1 });
+  t.same(plainPredictor.seqLenChoice, { seqLen: 32, source: 'default', trained: undefined, maxPositionEmbeddings: 32 });
+
+  const bad = path.join(work, 'bad-seq-len');
+  await mkdir(bad, { recursive: true });
+  for (const file of ['vocab.txt', 'tokenizer_config.json', 'model.safetensors']) await copyFile(path.join(trainedDir, file), path.join(bad, file));
+  await writeFile(path.join(bad, 'config.json'), JSON.stringify({ ...config, pjrt_bert_seq_len: 64 }));
+  const refused = await cli(['--model', bad, '--text', 'good']);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /bad-seq-len\/config\.json: pjrt_bert_seq_len must be an integer from 2 to max_position_embeddings 32, got 64; fix it or delete the field/);
 });
 
 t.test('errors a user can act on', async (t) => {

@@ -2,7 +2,7 @@
 // accumulation and resume change nothing but float rounding; one program is compiled per job;
 // bad input is a clear error and leaves no half-written checkpoint.
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
@@ -130,6 +130,35 @@ t.test('bad input is a clear error, and no checkpoint is half-written', async (t
   await t.rejects(trainer.fit({ texts: [], labels: [] }), { name: 'DataError' });
   await t.rejects(trainer.fit({ texts: ['a'], labels: [] }), { name: 'DataError', message: /1 texts but 0 labels/ });
   t.same(readdirSync(path.dirname(out)).filter((f) => f.includes('partial')), []);
+});
+
+t.test('a saved model records the length it was trained at, and a Trainer on it defaults to that length', async (t) => {
+  const model = await microModel();
+  const { seqLen: _, ...unsized } = common;
+  const recorded = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>).pjrt_bert_seq_len;
+  {
+    using fresh = await Trainer.create({ model, ...unsized });
+    t.same(fresh.seqLenChoice, { seqLen: 64, source: 'default', trained: undefined, maxPositionEmbeddings: 64 }, 'no record: 128 capped at max_position_embeddings 64');
+    t.equal(fresh.config.seqLen, 64);
+    const untrained = path.join(tmp(), 'untrained');
+    await fresh.save(untrained);
+    t.equal(recorded(untrained), undefined, 'an untrained save records no training length');
+  }
+  const trained = path.join(tmp(), 'trained');
+  {
+    using trainer = await Trainer.create({ model, ...unsized, seqLen: 10 });
+    t.same(trainer.seqLenChoice, { seqLen: 10, source: 'asked', trained: undefined, maxPositionEmbeddings: 64 });
+    await trainer.fit({ texts: data.texts, labels: data.labels });
+    await trainer.save(trained);
+  }
+  t.equal(recorded(trained), 10, 'config.json pjrt_bert_seq_len');
+  using again = await Trainer.create({ model: trained, ...unsized });
+  t.same(again.seqLenChoice, { seqLen: 10, source: 'trained', trained: 10, maxPositionEmbeddings: 64 });
+  t.equal(again.config.seqLen, 10, 'evaluate and predict run at 10');
+  using asked = await Trainer.create({ model: trained, ...unsized, seqLen: 12 });
+  t.same(asked.seqLenChoice, { seqLen: 12, source: 'asked', trained: 10, maxPositionEmbeddings: 64 }, 'a length asked for wins, the training length stays known');
+  const evaluation = await again.evaluate({ texts: data.texts, labels: data.labels });
+  t.equal(evaluation.examples, data.texts.length);
 });
 
 t.test('Adam and AdamW training equal a PyTorch loop with the documented semantics (20 steps)', async (t) => {

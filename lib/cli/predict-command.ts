@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/index.js';
 import { BertPredictor } from '../models/index.js';
 import { Runtime } from '../runtime/runtime.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
+import { seqLenNote } from './train-flags.js';
 
 const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-column C] [--out FILE.jsonl] | --text "...")
                          [--seq-len S] [--batch-size N] [--plugin cpu|tpu|cuda|PATH]
@@ -18,8 +19,8 @@ const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-
 --text-column C    the column holding the text (default: text)
 --out FILE.jsonl   where the predictions go (default: stdout)
 --text "..."       predict one text, printed to stdout
---seq-len S        tokens per text, [CLS] and [SEP] included (default 128; at most the
-                   model's max_position_embeddings)
+--seq-len S        tokens per text, [CLS] and [SEP] included (default: the length the
+                   model was trained at, else 128; at most its max_position_embeddings)
 --batch-size N     texts per program run (default 32); the last batch is padded
 --plugin P         PJRT plugin (default cpu)
 
@@ -49,13 +50,15 @@ export async function runPredict(argv: string[]): Promise<number> {
   if (values.text !== undefined && (values.out !== undefined || values['text-column'] !== undefined)) {
     throw new UsageError('--out and --text-column go with --data, not --text');
   }
-  const seqLen = positiveInt(values['seq-len'], '--seq-len') ?? 128;
+  const seqLen = positiveInt(values['seq-len'], '--seq-len');
   const batchSize = positiveInt(values['batch-size'], '--batch-size') ?? 32;
   const texts = values.text !== undefined ? [values.text] : (await readTable(values.data!, { textColumn: values['text-column'] ?? 'text' })).texts;
 
   using runtime = await Runtime.open({ plugin: values.plugin! });
   const started = performance.now();
-  using predictor = await BertPredictor.open(runtime, values.model, { seqLen, batchSize: Math.min(batchSize, texts.length) });
+  using predictor = await BertPredictor.open(runtime, values.model, { ...(seqLen !== undefined ? { seqLen } : {}), batchSize: Math.min(batchSize, texts.length) });
+  const note = seqLenNote(predictor.seqLenChoice, values.model);
+  if (note !== undefined) process.stderr.write(`pjrt-bert predict: ${note}\n`);
   const fresh = predictor.loaded.initialized;
   if (fresh.length > 0) {
     process.stderr.write(`pjrt-bert predict: warning: ${values.model} has no trained ${fresh.join(', ')}; initialised at random, so the predictions mean nothing (train the model first)\n`);
@@ -65,7 +68,7 @@ export async function runPredict(argv: string[]): Promise<number> {
   if (values.out !== undefined) {
     await writeFileAtomic(values.out, lines.join(''));
     const seconds = (performance.now() - started) / 1000;
-    process.stderr.write(`pjrt-bert predict: ${texts.length} predictions written to ${values.out} (${seconds.toFixed(1)} s, batch ${predictor.batchSize}, seq len ${seqLen})\n`);
+    process.stderr.write(`pjrt-bert predict: ${texts.length} predictions written to ${values.out} (${seconds.toFixed(1)} s, batch ${predictor.batchSize}, seq len ${predictor.seqLen})\n`);
   } else {
     process.stdout.write(lines.join(''));
   }

@@ -9,7 +9,7 @@ import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
-import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, trainConfigFromFlags } from './train-flags.js';
+import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, seqLenNote, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]
 
@@ -48,6 +48,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const vocab = await vocabFor(config.model, values.vocab as string | undefined);
   const ran: EpochMetrics[] = []; // the epochs this process trained (history also holds resumed ones)
   using trainer = await createTrainer({ ...config, ...(vocab ? { vocab } : {}), callbacks: { onEpochEnd: (metrics) => void ran.push(metrics) } });
+  if (trainer.seqLenChoice.source === 'trained') process.stderr.write(`pjrt-bert train: ${seqLenNote(trainer.seqLenChoice, config.model)}\n`);
   const history = await trainer.fit({ texts: table.texts, labels: table.labels!, source: table.file });
   const last = history.at(-1);
   const lastText = last ? `; last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}` : '';
@@ -65,7 +66,8 @@ const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text
                          [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
 
 Prints loss, accuracy and macro-F1 of a fine-tuned model directory (the --out of pjrt-bert
-train) on labelled data, as JSON.`;
+train) on labelled data, as JSON. --seq-len defaults to the length the model was trained at
+(else 128, at most its max_position_embeddings).`;
 
 /** The flags `evaluate` uses: data and execution, no training settings. */
 const EVALUATE_OPTIONS = Object.fromEntries(
@@ -85,6 +87,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const config = trainConfigFromFlags(values);
   const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
   using trainer = await createTrainer({ ...config, progress: 'none' });
+  const note = seqLenNote(trainer.seqLenChoice, config.model);
+  if (note !== undefined) process.stderr.write(`pjrt-bert evaluate: ${note}\n`);
   const result = await trainer.evaluate({ texts: table.texts, labels: table.labels! });
   process.stdout.write(`${JSON.stringify({ examples: result.examples, loss: result.loss, accuracy: result.accuracy, macroF1: result.macroF1 })}\n`);
   return 0;

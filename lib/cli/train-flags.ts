@@ -3,6 +3,7 @@
  * Shared by `train`, `evaluate` and `demo`.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { DEFAULT_SEQ_LEN, SEQ_LEN_CONFIG_FIELD, type SeqLenChoice } from '../models/bert-files.js';
 import type { TrainerConfigInput } from '../train/config.js';
 import { UsageError } from './flags.js';
 
@@ -47,7 +48,8 @@ export const TRAIN_FLAGS_HELP = `model and data
   --text-column NAME           column holding the text (default: text)
   --label-column NAME          column holding the label (default: label)
   --validation-split F         hold out the last fraction F of the rows (default 0)
-  --seq-len N                  tokens per example (default 128)
+  --seq-len N                  tokens per example (default: the length a model directory was
+                               trained at, else 128 capped at max_position_embeddings)
   --head linear|mlp:N          classification head (default linear)
 optimisation
   --epochs N (3)  --batch-size N global (32)  --lr X (5e-5)  --optimizer adam|adamw (adamw)
@@ -120,4 +122,20 @@ export function trainConfigFromFlags(values: Record<string, unknown>): TrainerCo
   else if (values.patience !== undefined) throw new UsageError('--patience needs --early-stopping METRIC');
   for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
   return config as TrainerConfigInput;
+}
+
+/**
+ * What `predict` and `evaluate` say about the sequence length used with model `dir`: the
+ * training length or the default when none was asked for, a warning when the length asked for
+ * differs from the training length, else nothing (undefined). Sync; never throws.
+ */
+export function seqLenNote(choice: SeqLenChoice, dir: string): string | undefined {
+  const { seqLen, source, trained, maxPositionEmbeddings } = choice;
+  if (source === 'trained') return `--seq-len ${seqLen}, the length ${dir} was trained at`;
+  if (source === 'default') {
+    const capped = seqLen < DEFAULT_SEQ_LEN ? ` ${DEFAULT_SEQ_LEN} capped at max_position_embeddings ${maxPositionEmbeddings}` : '';
+    return `--seq-len ${seqLen}, the default${capped}: ${dir}/config.json does not record the length the model was trained at (${SEQ_LEN_CONFIG_FIELD})`;
+  }
+  if (trained === undefined || trained === seqLen) return undefined;
+  return `warning: ${dir} was trained at --seq-len ${trained} but --seq-len ${seqLen} was asked for; texts are cut and padded unlike in training, so results may differ (leave out --seq-len to use ${trained})`;
 }

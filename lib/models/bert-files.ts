@@ -4,24 +4,83 @@
  * - `loadBertParams(dir)`: config.json + model.safetensors (or the sharded index, or
  *   pytorch_model.bin; legacy names normalized by lib/io), every expected tensor checked
  *   for presence and shape; a missing head (or pooler) is initialised fresh and reported.
- * - `saveBertModel(dir, ...)`: a directory `BertForSequenceClassification.from_pretrained`
+ * - `saveBertModel(dir, ...)`: a directory `AutoModelForSequenceClassification.from_pretrained`
  *   loads (config.json with id2label/label2id, model.safetensors, vocab.txt, tokenizer files),
  *   each file written atomically.
+ * - `chooseSeqLen(config, asked)`: the sequence length to run a saved model at: the one asked
+ *   for, else the one it was trained at (config.json `pjrt_bert_seq_len`, mirrored as
+ *   tokenizer_config.json `model_max_length`), else 128 capped at max_position_embeddings.
  *
  * An `mlp:N` head is saved as `classifier.0.*`/`classifier.3.*` with `"pjrt_bert_head": "mlp:N"`
- * in config.json. `transformers` loads such a directory into `BertForSequenceClassification`
- * with the encoder and pooler intact but reports `classifier.weight`/`classifier.bias` as newly
- * initialised and the `classifier.0/3.*` tensors as unexpected: only pjrt-bert (or a Python
- * user who sets `model.classifier = nn.Sequential(Linear, ReLU, Dropout, Linear)` and loads the
- * state dict) reproduces that head's logits.
+ * in config.json, plus `modeling_pjrt_bert.py` and an `auto_map` naming it (bert-remote-code.ts):
+ * `AutoModelForSequenceClassification.from_pretrained(dir, trust_remote_code=True)` loads the
+ * trained head. Without `trust_remote_code` (or with `BertForSequenceClassification`)
+ * transformers loads the encoder and pooler but reports `classifier.weight`/`classifier.bias` as
+ * newly initialised and the `classifier.0/3.*` tensors as unexpected. A linear head is a plain
+ * `BertForSequenceClassification` directory (no auto_map, no Python file).
  */
-import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, readBertCheckpoint, saveBertModelDirectory, toFloat32 } from '../io/index.js';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
 import { sameShape } from '../base/shapes.js';
+import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, readBertCheckpoint, saveBertModelDirectory, toFloat32, writeFileAtomic } from '../io/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { type BertHead, type BertParams, type BertSpec, bertHeadShapes, bertParamShapes, formatBertHead, initBertParams, numLabelsOf, parseBertHead } from './bert.js';
+import { MODELING_FILE, MODELING_FILE_MARKER, isRemoteCodeAutoMap, modelingFileSource, remoteCodeAutoMap } from './bert-remote-code.js';
 
 /** config.json field recording a head other than HF's linear one. */
 export const HEAD_CONFIG_FIELD = 'pjrt_bert_head';
+
+/** config.json field recording the sequence length the parameters were trained at. */
+export const SEQ_LEN_CONFIG_FIELD = 'pjrt_bert_seq_len';
+
+/** Sequence length for a model that records none (capped at its max_position_embeddings). */
+export const DEFAULT_SEQ_LEN = 128;
+
+/** Where a {@link SeqLenChoice} came from: the caller, the model's training length, or the default. */
+export type SeqLenSource = 'asked' | 'trained' | 'default';
+
+/** The sequence length to run a model at, and why (see {@link chooseSeqLen}). */
+export interface SeqLenChoice {
+  readonly seqLen: number;
+  readonly source: SeqLenSource;
+  /** The length the model was trained at, when its config.json records one. */
+  readonly trained: number | undefined;
+  /** The model's `max_position_embeddings` (the default is capped at it). */
+  readonly maxPositionEmbeddings: number;
+}
+
+/**
+ * The training sequence length `config` records (`pjrt_bert_seq_len`), if any. Sync; throws
+ * FileFormatError naming `file` when the field is not an integer from 2 to
+ * max_position_embeddings.
+ */
+export function trainedSeqLenOf(config: BertConfig, file: string): number | undefined {
+  const value = config.extra[SEQ_LEN_CONFIG_FIELD];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 2 || value > config.maxPositionEmbeddings) {
+    throw new FileFormatError(
+      file,
+      `${SEQ_LEN_CONFIG_FIELD} must be an integer from 2 to max_position_embeddings ${config.maxPositionEmbeddings}, got ${JSON.stringify(value)}; fix it or delete the field (then the default ${DEFAULT_SEQ_LEN} is used)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The sequence length to run a model of `config` at: `asked` when given, else the length it was
+ * trained at (`pjrt_bert_seq_len`), else {@link DEFAULT_SEQ_LEN} capped at
+ * max_position_embeddings. `asked` itself is not checked here (the caller's own limits apply).
+ * Sync; throws FileFormatError naming `file` for a malformed `pjrt_bert_seq_len`.
+ */
+export function chooseSeqLen(config: BertConfig, asked: number | undefined, file = 'config.json'): SeqLenChoice {
+  const trained = trainedSeqLenOf(config, file);
+  const maxPositionEmbeddings = config.maxPositionEmbeddings;
+  if (asked !== undefined) return { seqLen: asked, source: 'asked', trained, maxPositionEmbeddings };
+  if (trained !== undefined) return { seqLen: trained, source: 'trained', trained, maxPositionEmbeddings };
+  return { seqLen: Math.min(DEFAULT_SEQ_LEN, maxPositionEmbeddings), source: 'default', trained, maxPositionEmbeddings };
+}
 
 /** Options of {@link loadBertParams}. */
 export interface LoadBertOptions {
@@ -44,6 +103,8 @@ export interface LoadedBert {
   readonly initialized: string[];
   /** Tensors of the file the model does not use (e.g. `cls.predictions.*` of a pretraining checkpoint). */
   readonly unused: string[];
+  /** The sequence length the parameters were trained at (config.json `pjrt_bert_seq_len`), if recorded. */
+  readonly trainedSeqLen: number | undefined;
 }
 
 function headOf(config: BertConfig, tensors: ReadonlyMap<string, HostTensor>, option: BertHead | string | undefined): BertHead {
@@ -64,7 +125,8 @@ const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]
  * Async; throws FileFormatError naming the file when config.json or the weights are missing
  * or malformed, when encoder tensors are missing (naming them), or when a tensor's shape
  * differs from the config's (naming the tensor and both shapes; a head trained for another
- * class count says so), UnsafePickleError for a suspicious `.bin`, RangeError for a bad head.
+ * class count says so) or `pjrt_bert_seq_len` is malformed, UnsafePickleError for a
+ * suspicious `.bin`, RangeError for a bad head.
  */
 export async function loadBertParams(dir: string, options: LoadBertOptions = {}): Promise<LoadedBert> {
   const checkpoint = await readBertCheckpoint(dir);
@@ -72,6 +134,7 @@ export async function loadBertParams(dir: string, options: LoadBertOptions = {})
   const config: BertConfig = { ...checkpoint.config, extra: { ...checkpoint.config.extra } };
   if (options.labels) config.labels = [...options.labels];
   config.labels ??= Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
+  const trainedSeqLen = trainedSeqLenOf(config, path.join(dir, 'config.json'));
   const head = headOf(config, checkpoint.tensors, options.head);
   if (head.kind === 'mlp') config.extra[HEAD_CONFIG_FIELD] = formatBertHead(head);
   else delete config.extra[HEAD_CONFIG_FIELD];
@@ -106,7 +169,7 @@ export async function loadBertParams(dir: string, options: LoadBertOptions = {})
     params[name] = { dtype: 'f32', shape, data };
   }
   const unused = [...checkpoint.tensors.keys()].filter((name) => !expected.has(name));
-  return { spec, params, weightsFile: file, initialized, unused };
+  return { spec, params, weightsFile: file, initialized, unused, trainedSeqLen };
 }
 
 /** What {@link saveBertModel} writes besides the parameters. */
@@ -115,14 +178,25 @@ export interface SaveBertOptions {
   readonly vocab: readonly string[];
   /** Tokenizer settings (`tokenizer.settings`). */
   readonly tokenizer: BertTokenizerSettings;
+  /**
+   * The sequence length the parameters were trained at: recorded as config.json
+   * `pjrt_bert_seq_len` and tokenizer_config.json `model_max_length`, and used by `predict`,
+   * `evaluate` and the Trainer when no length is asked for. Default: what `spec.config`
+   * already records (a model loaded and saved again keeps its length), else nothing.
+   */
+  readonly seqLen?: number;
 }
 
 /**
- * Saves `params` of `spec` as a Hugging Face model directory (config.json with labels and,
- * for an MLP head, `pjrt_bert_head`; model.safetensors; vocab.txt; tokenizer_config.json;
- * special_tokens_map.json); each file is written atomically, the directory created if needed.
+ * Saves `params` of `spec` as a Hugging Face model directory (config.json with labels, the
+ * training length `pjrt_bert_seq_len` when known and, for an MLP head, `pjrt_bert_head` and an
+ * `auto_map` to modeling_pjrt_bert.py; model.safetensors; vocab.txt; tokenizer_config.json with
+ * `model_max_length` = the training length; special_tokens_map.json; modeling_pjrt_bert.py for
+ * an MLP head). Each file is written atomically, the directory created if needed; a linear head
+ * removes a modeling_pjrt_bert.py that pjrt-bert left there earlier.
  * Async; throws Error naming a missing or misshapen parameter, RangeError when the vocabulary
- * size differs from the config's, or the file system's error.
+ * size differs from the config's or `seqLen` is not an integer from 2 to
+ * max_position_embeddings, or the file system's error.
  */
 export async function saveBertModel(dir: string, spec: BertSpec, params: BertParams<HostTensor<'f32'>>, options: SaveBertOptions): Promise<void> {
   const tensors = new Map<string, HostTensor>();
@@ -134,9 +208,28 @@ export async function saveBertModel(dir: string, spec: BertSpec, params: BertPar
   }
   const config: BertConfig = { ...spec.config, extra: { ...spec.config.extra } };
   config.labels ??= Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
-  if (spec.head.kind === 'mlp') config.extra[HEAD_CONFIG_FIELD] = formatBertHead(spec.head);
-  else delete config.extra[HEAD_CONFIG_FIELD];
-  await saveBertModelDirectory(dir, { config, tensors, vocab: options.vocab, tokenizer: options.tokenizer });
+  const { seqLen } = options;
+  if (seqLen !== undefined) {
+    if (!Number.isInteger(seqLen) || seqLen < 2 || seqLen > config.maxPositionEmbeddings) {
+      throw new RangeError(`saveBertModel: seqLen must be an integer from 2 to max_position_embeddings ${config.maxPositionEmbeddings}, got ${seqLen}`);
+    }
+    config.extra[SEQ_LEN_CONFIG_FIELD] = seqLen;
+  }
+  const recorded = config.extra[SEQ_LEN_CONFIG_FIELD];
+  const tokenizer = typeof recorded === 'number' ? { ...options.tokenizer, modelMaxLength: recorded } : options.tokenizer;
+  const modelingFile = path.join(dir, MODELING_FILE);
+  if (spec.head.kind === 'mlp') {
+    config.extra[HEAD_CONFIG_FIELD] = formatBertHead(spec.head);
+    config.extra.auto_map = remoteCodeAutoMap();
+    // written before config.json, which refers to it
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(modelingFile, modelingFileSource());
+  } else {
+    delete config.extra[HEAD_CONFIG_FIELD];
+    if (isRemoteCodeAutoMap(config.extra.auto_map)) delete config.extra.auto_map;
+    if (existsSync(modelingFile) && (await readFile(modelingFile, 'utf8')).startsWith(MODELING_FILE_MARKER)) await unlink(modelingFile);
+  }
+  await saveBertModelDirectory(dir, { config, tensors, vocab: options.vocab, tokenizer });
 }
 
 /**

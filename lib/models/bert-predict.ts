@@ -3,16 +3,18 @@
  * size and sequence length, run over the texts batch by batch; the last partial batch is
  * padded with empty rows (dropped from the results), never recompiled.
  *
- *     using predictor = await BertPredictor.open(runtime, 'out/model', { seqLen: 128, batchSize: 32 });
+ *     using predictor = await BertPredictor.open(runtime, 'out/model', { batchSize: 32 }); // seqLen: the model's training length
+ *     predictor.seqLenChoice; // { seqLen: 64, source: 'trained', trained: 64, ... }
  *     const predictions = await predictor.predict(['Καλημέρα!', 'so bad']); // [{ label, labelId, probabilities, logits }]
  */
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 
 import { BertTokenizer } from '../data/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, ops, type JitFunction, type Tensor } from '../trace/index.js';
 import { type BertParams, type BertSpec, bertForward, numLabelsOf } from './bert.js';
-import { type LoadedBert, loadBertParams, putBertParams } from './bert-files.js';
+import { type LoadedBert, type SeqLenChoice, chooseSeqLen, loadBertParams, putBertParams } from './bert-files.js';
 
 /** One text's prediction. */
 export interface BertPrediction {
@@ -28,8 +30,12 @@ export interface BertPrediction {
 
 /** Options of {@link BertPredictor.open}. */
 export interface BertPredictorOptions {
-  /** Tokens per text, [CLS] and [SEP] included (texts are truncated, then padded). */
-  readonly seqLen: number;
+  /**
+   * Tokens per text, [CLS] and [SEP] included (texts are truncated, then padded). Default: the
+   * length the model was trained at (config.json `pjrt_bert_seq_len`), else 128 capped at
+   * max_position_embeddings; `seqLenChoice` says which.
+   */
+  readonly seqLen?: number;
   /** Texts per program run (default 32). */
   readonly batchSize?: number;
   /** Device index (default 0). */
@@ -47,7 +53,8 @@ export class BertPredictor implements Disposable {
     readonly loaded: LoadedBert,
     readonly tokenizer: BertTokenizer,
     readonly params: BertParams<DeviceArray>,
-    readonly seqLen: number,
+    /** The sequence length used, and whether it was asked for, the training length or the default. */
+    readonly seqLenChoice: SeqLenChoice,
     readonly batchSize: number,
     readonly device: number,
   ) {
@@ -74,9 +81,11 @@ export class BertPredictor implements Disposable {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
     const loaded = await loadBertParams(dir);
     const { maxPositionEmbeddings } = loaded.spec.config;
-    if (!Number.isInteger(options.seqLen) || options.seqLen < 2) throw new RangeError(`sequence length must be an integer of at least 2 ([CLS] and [SEP]), got ${options.seqLen}`);
-    if (options.seqLen > maxPositionEmbeddings) {
-      throw new RangeError(`sequence length ${options.seqLen} exceeds the model's max_position_embeddings ${maxPositionEmbeddings}`);
+    const choice = chooseSeqLen(loaded.spec.config, options.seqLen, path.join(dir, 'config.json'));
+    const { seqLen } = choice;
+    if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`sequence length must be an integer of at least 2 ([CLS] and [SEP]), got ${seqLen}`);
+    if (seqLen > maxPositionEmbeddings) {
+      throw new RangeError(`sequence length ${seqLen} exceeds the model's max_position_embeddings ${maxPositionEmbeddings}`);
     }
     const tokenizer = await BertTokenizer.fromPretrained(dir);
     if (tokenizer.vocabSize !== loaded.spec.config.vocabSize) {
@@ -84,7 +93,12 @@ export class BertPredictor implements Disposable {
     }
     const device = options.device ?? 0;
     const params = await putBertParams(runtime, loaded.params, device);
-    return new BertPredictor(runtime, loaded, tokenizer, params, options.seqLen, batchSize, device);
+    return new BertPredictor(runtime, loaded, tokenizer, params, choice, batchSize, device);
+  }
+
+  /** Tokens per text, [CLS] and [SEP] included. */
+  get seqLen(): number {
+    return this.seqLenChoice.seqLen;
   }
 
   /** Class names by id. */

@@ -23,5 +23,21 @@ export {
   numLabelsOf,
   parseBertHead,
 } from './bert.js';
-export { HEAD_CONFIG_FIELD, type LoadBertOptions, type LoadedBert, type SaveBertOptions, getBertParams, loadBertParams, putBertParams, saveBertModel } from './bert-files.js';
+export {
+  DEFAULT_SEQ_LEN,
+  HEAD_CONFIG_FIELD,
+  type LoadBertOptions,
+  type LoadedBert,
+  SEQ_LEN_CONFIG_FIELD,
+  type SaveBertOptions,
+  type SeqLenChoice,
+  type SeqLenSource,
+  chooseSeqLen,
+  getBertParams,
+  loadBertParams,
+  putBertParams,
+  saveBertModel,
+  trainedSeqLenOf,
+} from './bert-files.js';
+export { MODELING_FILE, modelingFileSource, remoteCodeAutoMap } from './bert-remote-code.js';
 export { type BertPrediction, BertPredictor, type BertPredictorOptions } from './bert-predict.js';

@@ -16,7 +16,7 @@ import type { Table } from '../data/tables.js';
 import { readBertConfig } from '../io/hf-config.js';
 import { OutputDirLock } from '../io/output-dir.js';
 import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertSpec } from '../models/bert.js';
-import { loadBertParams, saveBertModel } from '../models/bert-files.js';
+import { chooseSeqLen, loadBertParams, saveBertModel, type SeqLenChoice } from '../models/bert-files.js';
 import { cacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { claimOutputDir } from './checkpoint.js';
@@ -71,28 +71,37 @@ export class Trainer implements Disposable {
   readonly runtime: Runtime;
   /** The tokenizer of the model. */
   readonly tokenizer: BertTokenizer;
+  /**
+   * `config.seqLen` and where it came from: asked for, the length a model directory was trained
+   * at (config.json `pjrt_bert_seq_len`), or the default 128 capped at max_position_embeddings.
+   */
+  readonly seqLenChoice: SeqLenChoice;
   #model: ModelState | undefined;
   #modelDir: string | undefined;
   readonly #outLock: OutputDirLock | undefined;
+  #fitted = false;
 
-  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined, outLock: OutputDirLock | undefined) {
+  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined, seqLenChoice: SeqLenChoice, outLock: OutputDirLock | undefined) {
     this.config = config;
     this.runtime = runtime;
     this.tokenizer = tokenizer;
     this.#modelDir = modelDir;
+    this.seqLenChoice = seqLenChoice;
     this.#outLock = outLock;
   }
 
   /**
    * Validates the config, opens the runtime and loads the tokenizer. Parameters are loaded (or
    * initialised, for presets) when the labels are known: at `fit`, or now for a model
-   * directory. Async.
+   * directory. Without `seqLen`, a model directory's training length (`pjrt_bert_seq_len`) is
+   * used, else 128 capped at max_position_embeddings (`seqLenChoice` says which). Async.
    * @throws ConfigError naming bad fields; Error for a missing model directory or plugin, or a
-   *   preset without a vocabulary; PjrtError from the runtime.
+   *   preset without a vocabulary; FileFormatError for a directory's malformed config.json;
+   *   PjrtError from the runtime.
    */
   static async create(options: TrainerOptions): Promise<Trainer> {
     const { tokenizer: givenTokenizer, vocab, ...rest } = options;
-    const config = parseTrainerConfig(rest);
+    let config = parseTrainerConfig(rest);
     const preset = isBertPreset(config.model);
     let tokenizer = givenTokenizer;
     if (!tokenizer && vocab) tokenizer = new BertTokenizer(vocab);
@@ -100,6 +109,10 @@ export class Trainer implements Disposable {
       throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
     }
     tokenizer ??= await BertTokenizer.fromPretrained(config.model);
+    const configFile = path.join(config.model, 'config.json');
+    const modelConfig = preset ? bertPresetConfig(config.model) : await readBertConfig(configFile);
+    const seqLenChoice = chooseSeqLen(modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);
+    config = { ...config, seqLen: seqLenChoice.seqLen };
     // The output directory is checked and locked before any long work, so a bad --out or a
     // second run into the same one fails at once.
     const outLock = config.out ? await OutputDirLock.acquire(config.out, { purpose: 'pjrt-bert train' }) : undefined;
@@ -115,7 +128,7 @@ export class Trainer implements Disposable {
         runtime.dispose();
         throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
       }
-      return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model, outLock);
+      return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model, seqLenChoice, outLock);
     } catch (error) {
       outLock?.release();
       throw error;
@@ -206,6 +219,7 @@ export class Trainer implements Disposable {
     try {
       const history = await run.fit();
       this.#model = { spec: model.spec, params: await run.hostParams() };
+      this.#fitted = true;
       return history;
     } finally {
       run.dispose();
@@ -249,10 +263,14 @@ export class Trainer implements Disposable {
     return this.#ensureModel(config.labels ?? Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`));
   }
 
-  /** Saves the model as a Hugging Face directory (loadable by transformers). Async. @throws Error before fit for a preset. */
+  /**
+   * Saves the model as a Hugging Face directory (loadable by transformers), recording the
+   * sequence length once trained. Async. @throws Error before fit for a preset.
+   */
   async save(dir: string): Promise<void> {
     const model = await this.#modelForInference();
-    await saveBertModel(dir, model.spec, model.params, { vocab: this.tokenizer.vocabulary.tokens, tokenizer: this.tokenizer.settings });
+    const trained = this.#fitted ? { seqLen: this.config.seqLen } : {};
+    await saveBertModel(dir, model.spec, model.params, { vocab: this.tokenizer.vocabulary.tokens, tokenizer: this.tokenizer.settings, ...trained });
   }
 
   /** Releases the runtime, everything compiled, and the lock on the output directory. Sync. */

@@ -295,9 +295,9 @@ export class TrainingRun implements Disposable {
     for (const prefix of ['m', 'v'] as const) {
       for (const [name, array] of Object.entries(state[prefix])) optimizer.set(`${prefix}.${name}`, { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array });
     }
-    const { tokenizer } = this.#host;
+    const { tokenizer, config } = this.#host;
     await writeCheckpoint(out, {
-      writeModel: (dir) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings }),
+      writeModel: (dir) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings, seqLen: config.seqLen }),
       state: { json, optimizer },
       metrics: history as unknown as Record<string, unknown>[],
       isBest,

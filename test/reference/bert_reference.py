@@ -13,15 +13,27 @@ Subcommands (a JSON request on stdin, a JSON result on stdout):
                   pytorch_model.bin (torch.save, TF-era gamma/beta LayerNorm names); its logits
   logits DIR      request {input_ids, token_type_ids, attention_mask}: load DIR with
                   from_pretrained (local only) and return its logits and the loading report
+  auto DIR        request {texts}: load DIR as a user would, with AutoTokenizer and
+                  AutoModelForSequenceClassification (trust_remote_code=True, so a
+                  modeling file named by auto_map is used); tokenize the texts with the
+                  tokenizer's own default length (truncation, padding to max_length) and
+                  return the ids, the logits, the loading report and the model's class name
   jobs            request [{command, args, request}, ...]: run several of the above in one
                   process (importing torch and transformers once) and return their results
 """
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 
 warnings.filterwarnings("ignore")
+# trust_remote_code copies modeling files into HF_MODULES_CACHE: keep them out of ~/.cache
+if "HF_MODULES_CACHE" not in os.environ:
+    os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="pjrt-bert-hf-modules-")
+    atexit.register(shutil.rmtree, os.environ["HF_MODULES_CACHE"], True)
 
 
 _requests = []
@@ -117,7 +129,30 @@ def logits_of(model_dir):
     }
 
 
-COMMANDS = {"random": random_model, "minilm": minilm, "logits": logits_of}
+def auto_of(model_dir):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    request = load_request()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model, info = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, trust_remote_code=True, output_loading_info=True, attn_implementation="eager"
+    )
+    model.eval()
+    encoded = tokenizer(request["texts"], truncation=True, padding="max_length", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**encoded).logits
+    return {
+        "class": type(model).__name__,
+        "model_max_length": tokenizer.model_max_length,
+        "input_ids": encoded["input_ids"].tolist(),
+        "logits": logits.tolist(),
+        "missing": sorted(info["missing_keys"]),
+        "unexpected": sorted(info["unexpected_keys"]),
+    }
+
+
+COMMANDS = {"random": random_model, "minilm": minilm, "logits": logits_of, "auto": auto_of}
 
 
 def jobs():
