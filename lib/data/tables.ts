@@ -7,11 +7,12 @@
  * - TSV: tab separated with NO quoting at all, one row per line (the OffensEval files,
  *   whose tweets contain bare `"` characters and `<LF>` for their line breaks).
  * - JSONL: one JSON object per line.
- * The first row of CSV/TSV is the header. A leading UTF-8 byte order mark is ignored.
+ * The first row of CSV/TSV is the header. A leading UTF-8 byte order mark is ignored; a
+ * file that is not UTF-8 is refused (never read as U+FFFD replacement characters).
  */
 import path from 'node:path';
 
-import { FileFormatError, readFileOrThrow } from '../io/files.js';
+import { FileFormatError, readTextFile } from '../io/files.js';
 
 /** The file formats `readTable` understands. */
 export type TableFormat = 'csv' | 'tsv' | 'jsonl';
@@ -199,13 +200,14 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
 /**
  * Reads the text (and label) column of a CSV, TSV or JSONL file; the format comes from
  * the extension unless `options.format` says otherwise. Async; throws `FileFormatError`
- * naming the file when it is missing, has an unknown extension, is malformed (with the
+ * naming the file when it is missing, has an unknown extension, is not valid UTF-8 (with
+ * the offset and line of the first bad byte and an iconv command), is malformed (with the
  * line), has a row with the wrong number of fields, or lacks a requested column (the
  * message lists the columns that exist).
  */
 export async function readTable(file: string, options: ReadTableOptions): Promise<Table> {
   const format = formatOf(file, options.format);
-  const text = (await readFileOrThrow(file)).toString('utf8');
+  const text = await readTextFile(file);
   if (format === 'jsonl') return fromJsonLines(file, text, options);
   return fromRows(file, format === 'csv' ? parseCsv(text, file) : parseTsv(text), options);
 }
