@@ -13,6 +13,7 @@ import t from 'tap';
 import { bertConfigToJson, bertEncoderParameterCounts, parseBertConfig } from '../lib/io/hf-config.js';
 import { openBertCheckpoint, readBertCheckpoint } from '../lib/io/hf-model-dir.js';
 import { type Tensor, makeTensor, tensorBytes } from '../lib/io/tensor.js';
+import { unpickle } from '../lib/io/pickle.js';
 import { openTorchCheckpoint, parseTorchCheckpoint } from '../lib/io/torch-checkpoint.js';
 import { crc32, openZip } from '../lib/io/zip.js';
 import { type BertSpec, bertPresetConfig, initBertParams, loadBertParams } from '../lib/models/index.js';
@@ -140,6 +141,24 @@ t.test('expected shapes are checked before any storage is inflated', async (t) =
   });
   await withinMemory(t, 'the default budget: twice the tensors plus 1 MiB', () => {
     t.throws(() => parseTorchCheckpoint(bin, 'lazy.bin'), { name: 'FileFormatError', message: /^lazy\.bin: decoding 2 tensors of 40 bytes would take 536870936 bytes .*more than the 1048656 allowed.*decompression bomb/ });
+  });
+});
+
+t.test('pickles: a negative length cannot loop, repeated torch.Size calls cannot multiply memory', async (t) => {
+  // LONG4 with length -5 once moved the reader back onto its own opcode, forever.
+  const loop = Uint8Array.from([0x80, 0x02, 0x8b, 0xfb, 0xff, 0xff, 0xff, 0x2e]);
+  t.throws(() => unpickle(loop, { file: 'loop.pkl', resolveGlobal: () => undefined }), { name: 'FileFormatError', message: /^loop\.pkl: malformed pickle at byte 7: negative length -5/ });
+  // A list of 10,000 ints, then torch.Size(list) 10,000 times, every result kept on the
+  // stack: 80 KB of pickle that once made 10^8 list elements (800 MB).
+  const n = 10_000;
+  const ops: number[] = [0x80, 0x02, 0x5d, 0x28];
+  for (let i = 0; i < n; i++) ops.push(0x4b, 1);
+  ops.push(0x65, 0x71, 0x00, ...Buffer.from('ctorch\nSize\n'), 0x71, 0x01, 0x28);
+  for (let i = 0; i < n; i++) ops.push(0x68, 0x01, 0x68, 0x00, 0x85, 0x52);
+  ops.push(0x31, 0x7d, 0x2e); // POP_MARK, EMPTY_DICT, STOP
+  const bin = buildZip([{ name: 'archive/data.pkl', data: Uint8Array.from(ops) }]);
+  await withinMemory(t, '10,000 torch.Size calls on one list', () => {
+    t.same(parseTorchCheckpoint(bin, 'sizes.bin').size, 0, 'an empty state dict');
   });
 });
 

@@ -131,9 +131,10 @@ function formatOf(file: string, override: TableFormat | undefined): TableFormat 
   throw new FileFormatError(file, `unknown table format ${JSON.stringify(ext)} (expected .csv, .tsv or .jsonl)`);
 }
 
-function missingColumnError(file: string, role: string, column: string, columns: readonly string[]): FileFormatError {
+function missingColumnError(file: string, role: string, column: string, columns: readonly string[], line?: number): FileFormatError {
   const listed = columns.map((name) => JSON.stringify(name)).join(', ');
-  return new FileFormatError(file, `no ${role} column ${JSON.stringify(column)}; the columns are ${listed}`);
+  const where = line === undefined ? '' : `line ${line}: `;
+  return new FileFormatError(file, `${where}no ${role} column ${JSON.stringify(column)}; the columns are ${listed}`);
 }
 
 function fromRows(file: string, rows: string[][], options: ReadTableOptions): Table {
@@ -181,14 +182,14 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
     for (const key of Object.keys(fields)) if (!seen.has(key)) (seen.add(key), columns.push(key));
     const value = fields[options.textColumn];
     if (typeof value !== 'string') {
-      if (value === undefined) throw missingColumnError(`${file}:${index + 1}`, 'text', options.textColumn, Object.keys(fields));
+      if (value === undefined) throw missingColumnError(file, 'text', options.textColumn, Object.keys(fields), index + 1);
       throw new FileFormatError(file, `line ${index + 1}: text column ${JSON.stringify(options.textColumn)} is not a string`);
     }
     texts.push(value);
     if (labels !== undefined) {
       const label = fields[options.labelColumn!];
       if (label === undefined || label === null) {
-        throw missingColumnError(`${file}:${index + 1}`, 'label', options.labelColumn!, Object.keys(fields));
+        throw missingColumnError(file, 'label', options.labelColumn!, Object.keys(fields), index + 1);
       }
       labels.push(typeof label === 'string' ? label : JSON.stringify(label));
     }
