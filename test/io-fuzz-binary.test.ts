@@ -42,7 +42,7 @@ t.test('safetensors: mutated files', async (t) => {
     fc.property(mutants(seeds, 64), (bytes) =>
       endsWell('fuzz.safetensors', () => parseSafetensors(bytes, 'fuzz.safetensors'), (contents) => total(contents.tensors) <= bytes.length),
     ),
-    fuzzParameters(400),
+    fuzzParameters(1000),
   );
   t.pass('every mutant was read or refused naming the file; tensors never outgrew the file');
 });
@@ -63,7 +63,7 @@ t.test('safetensors: generated headers', async (t) => {
       const bytes = concat([prefix, text, new Uint8Array(dataLength)]);
       return endsWell('gen.safetensors', () => parseSafetensors(bytes, 'gen.safetensors'), (contents) => total(contents.tensors) <= dataLength);
     }),
-    fuzzParameters(400),
+    fuzzParameters(1000),
   );
   t.pass('every generated header was read or refused naming the file');
 });
@@ -87,7 +87,7 @@ t.test('ZIP: mutated archives, every entry read', async (t) => {
         return out;
       }, (out) => out <= 1032 * bytes.length + 1024),
     ),
-    fuzzParameters(400),
+    fuzzParameters(1000),
   );
   t.pass('every entry read had its declared size, bounded by the deflate ratio of the input');
 });
@@ -110,7 +110,7 @@ t.test('pickle: opcode streams and mutated state dicts', async (t) => {
     module === 'collections' && name === 'OrderedDict' ? { module, name, call: () => new Map() } : undefined;
   const options = { file: 'fuzz.pkl', resolveGlobal, persistentLoad: (pid: unknown) => ({ pid }) };
   const seeds = [statePickle([{ name: 'w', storage: '0', dtype: 'f32', storageNumel: 6, offset: 0, shape: [2, 3], stride: [3, 1] }])];
-  fc.assert(fc.property(fc.oneof(opcodeStream, mutants(seeds, 32)), (bytes) => endsWell('fuzz.pkl', () => unpickle(bytes, options))), fuzzParameters(1000));
+  fc.assert(fc.property(fc.oneof(opcodeStream, mutants(seeds, 32)), (bytes) => endsWell('fuzz.pkl', () => unpickle(bytes, options))), fuzzParameters(2000));
   t.pass('every stream was unpickled or refused naming the file');
 });
 
@@ -120,7 +120,7 @@ t.test('PyTorch checkpoints: mutated archives, stored and deflated', async (t) =
     fc.property(mutants(seeds, 256), (bytes) =>
       endsWell('fuzz.bin', () => parseTorchCheckpoint(bytes, 'fuzz.bin'), (read) => total(read) <= 1032 * bytes.length + MiB),
     ),
-    fuzzParameters(400),
+    fuzzParameters(1000),
   );
   t.pass('every mutant was read or refused naming the file; tensors bounded by the input');
 });
@@ -137,7 +137,7 @@ t.test('BERT directories: a mutated pytorch_model.bin is read or refused naming 
       await writeFile(bin, bytes);
       return endsWellAsync([bin, path.join(model, 'config.json')], async () => (await openBertCheckpoint(model)).read(), (read) => total(read) <= 2 * bytes.length + MiB);
     }),
-    fuzzParameters(150),
+    fuzzParameters(300),
   );
   t.pass('every mutant was read or refused naming pytorch_model.bin');
 });

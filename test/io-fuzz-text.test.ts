@@ -37,7 +37,7 @@ t.test('CSV, TSV and JSONL tables: generated files are read or refused naming th
           return labelsFit && table.texts.every((text) => typeof text === 'string' && !text.includes('\ufffd'));
         });
       }),
-      fuzzParameters(150),
+      fuzzParameters(300),
     );
   }
   t.pass('every generated table was read or refused naming the file; no U+FFFD was ever read');
@@ -74,7 +74,7 @@ t.test('JSONL: records written with JSON.stringify read back unchanged', async (
       const labels = records.map((r) => (typeof r.label === 'string' ? r.label : JSON.stringify(r.label)));
       return JSON.stringify(table.texts) === JSON.stringify(records.map((r) => r.text)) && JSON.stringify(table.labels) === JSON.stringify(labels);
     }),
-    fuzzParameters(150),
+    fuzzParameters(300),
   );
   t.pass('JSONL records round-trip');
 });
@@ -87,7 +87,7 @@ t.test('vocab.txt: generated and mutated files are read or refused naming the fi
       await writeFile(file, bytes);
       return endsWellAsync(file, () => readVocabFile(file), (tokens) => tokens.length > 0 && tokens.every((token) => !/[\r\n\ufffd]/.test(token)));
     }),
-    fuzzParameters(200),
+    fuzzParameters(400),
   );
   t.pass('every vocab.txt was read or refused naming the file');
 });
@@ -144,7 +144,7 @@ t.test('config.json and tokenizer_config.json: mutated files are read or refused
       await writeFile(configFile, bytes);
       return endsWellAsync(configFile, () => readBertConfig(configFile), sane);
     }),
-    fuzzParameters(200),
+    fuzzParameters(400),
   );
   const tokenizerText = Buffer.from(JSON.stringify({ do_lower_case: false, strip_accents: null, model_max_length: 512, unk_token: '[UNK]', cls_token: { content: '[CLS]' }, additional_special_tokens: ['[X]'] }));
   const generated = fc.dictionary(fc.constantFrom('do_lower_case', 'strip_accents', 'tokenize_chinese_chars', 'model_max_length', 'unk_token', 'cls_token', 'additional_special_tokens'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((json) => Buffer.from(JSON.stringify(json)));
@@ -153,7 +153,7 @@ t.test('config.json and tokenizer_config.json: mutated files are read or refused
       await writeFile(tokenizerFile, bytes);
       return endsWellAsync(tokenizerFile, () => readTokenizerSettings(model), (settings) => typeof settings.doLowerCase === 'boolean' && typeof settings.special.unkToken === 'string');
     }),
-    fuzzParameters(200),
+    fuzzParameters(400),
   );
   t.pass('every mutated config.json and tokenizer_config.json was read or refused naming the file');
 });
