@@ -65,7 +65,7 @@ t.test('JSONL and errors that name the file and list the columns', async (t) => 
   const table = await readTable(jsonl, { textColumn: 'text', labelColumn: 'label' });
   t.same(table.texts, ['καλό', 'κακό']);
   t.same(table.labels, ['1', '0']);
-  await t.rejects(readTable(jsonl, { textColumn: 'tweet' }), { name: 'FileFormatError', message: /data\.jsonl:1: no text column "tweet"; the columns are "text", "label"/ });
+  await t.rejects(readTable(jsonl, { textColumn: 'tweet' }), { name: 'FileFormatError', message: /data\.jsonl: line 1: no text column "tweet"; the columns are "text", "label"/ });
   await writeFile(jsonl, '{"text": "a"}\n{broken\n');
   await t.rejects(readTable(jsonl, { textColumn: 'text' }), { message: /data\.jsonl: line 2: invalid JSON/ });
   const csv = path.join(dir, 'data.csv');

@@ -1,9 +1,8 @@
 /**
  * `pjrt-bert train`, `evaluate` and `demo`: the Trainer from the command line.
  */
-import { readFile } from 'node:fs/promises';
 import { readTable } from '../data/tables.js';
-import { parseVocabText } from '../io/hf-tokenizer-files.js';
+import { readVocabFile } from '../io/hf-tokenizer-files.js';
 import { isBertPreset } from '../models/bert.js';
 import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
@@ -23,7 +22,7 @@ ${TRAIN_FLAGS_HELP}`;
 async function vocabFor(model: string | undefined, file: string | undefined): Promise<string[] | undefined> {
   if (file === undefined) return undefined;
   if (model !== undefined && !isBertPreset(model)) throw new UsageError('--vocab is for preset models; a model directory brings its own vocab.txt');
-  return parseVocabText(await readFile(file, 'utf8'));
+  return readVocabFile(file, []);
 }
 
 /** Trainer.create, with config errors spelled as the flags the user typed (a usage error, exit 2). */

@@ -7,11 +7,12 @@
  * - TSV: tab separated with NO quoting at all, one row per line (the OffensEval files,
  *   whose tweets contain bare `"` characters and `<LF>` for their line breaks).
  * - JSONL: one JSON object per line.
- * The first row of CSV/TSV is the header. A leading UTF-8 byte order mark is ignored.
+ * The first row of CSV/TSV is the header. A leading UTF-8 byte order mark is ignored; a
+ * file that is not UTF-8 is refused (never read as U+FFFD replacement characters).
  */
 import path from 'node:path';
 
-import { FileFormatError, readFileOrThrow } from '../io/files.js';
+import { FileFormatError, readTextFile } from '../io/files.js';
 
 /** The file formats `readTable` understands. */
 export type TableFormat = 'csv' | 'tsv' | 'jsonl';
@@ -130,9 +131,10 @@ function formatOf(file: string, override: TableFormat | undefined): TableFormat 
   throw new FileFormatError(file, `unknown table format ${JSON.stringify(ext)} (expected .csv, .tsv or .jsonl)`);
 }
 
-function missingColumnError(file: string, role: string, column: string, columns: readonly string[]): FileFormatError {
+function missingColumnError(file: string, role: string, column: string, columns: readonly string[], line?: number): FileFormatError {
   const listed = columns.map((name) => JSON.stringify(name)).join(', ');
-  return new FileFormatError(file, `no ${role} column ${JSON.stringify(column)}; the columns are ${listed}`);
+  const where = line === undefined ? '' : `line ${line}: `;
+  return new FileFormatError(file, `${where}no ${role} column ${JSON.stringify(column)}; the columns are ${listed}`);
 }
 
 function fromRows(file: string, rows: string[][], options: ReadTableOptions): Table {
@@ -180,14 +182,14 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
     for (const key of Object.keys(fields)) if (!seen.has(key)) (seen.add(key), columns.push(key));
     const value = fields[options.textColumn];
     if (typeof value !== 'string') {
-      if (value === undefined) throw missingColumnError(`${file}:${index + 1}`, 'text', options.textColumn, Object.keys(fields));
+      if (value === undefined) throw missingColumnError(file, 'text', options.textColumn, Object.keys(fields), index + 1);
       throw new FileFormatError(file, `line ${index + 1}: text column ${JSON.stringify(options.textColumn)} is not a string`);
     }
     texts.push(value);
     if (labels !== undefined) {
       const label = fields[options.labelColumn!];
       if (label === undefined || label === null) {
-        throw missingColumnError(`${file}:${index + 1}`, 'label', options.labelColumn!, Object.keys(fields));
+        throw missingColumnError(file, 'label', options.labelColumn!, Object.keys(fields), index + 1);
       }
       labels.push(typeof label === 'string' ? label : JSON.stringify(label));
     }
@@ -199,13 +201,14 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
 /**
  * Reads the text (and label) column of a CSV, TSV or JSONL file; the format comes from
  * the extension unless `options.format` says otherwise. Async; throws `FileFormatError`
- * naming the file when it is missing, has an unknown extension, is malformed (with the
+ * naming the file when it is missing, has an unknown extension, is not valid UTF-8 (with
+ * the offset and line of the first bad byte and an iconv command), is malformed (with the
  * line), has a row with the wrong number of fields, or lacks a requested column (the
  * message lists the columns that exist).
  */
 export async function readTable(file: string, options: ReadTableOptions): Promise<Table> {
   const format = formatOf(file, options.format);
-  const text = (await readFileOrThrow(file)).toString('utf8');
+  const text = await readTextFile(file);
   if (format === 'jsonl') return fromJsonLines(file, text, options);
   return fromRows(file, format === 'csv' ? parseCsv(text, file) : parseTsv(text), options);
 }

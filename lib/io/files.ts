@@ -49,13 +49,89 @@ export async function readFileOrThrow(file: string): Promise<Buffer> {
 }
 
 /**
+ * Where the first invalid UTF-8 sequence of `bytes` starts (WHATWG rules: no overlong
+ * forms, surrogates or code points past U+10FFFF), or -1 when there is none.
+ * Synchronous; never throws.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let i = 0; i < n; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lower = 0x80;
+    let upper = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lower = 0xa0;
+      if (b === 0xed) upper = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lower = 0x90;
+      if (b === 0xf4) upper = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < lower || c > upper) return i;
+      lower = 0x80;
+      upper = 0xbf;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes the bytes of text file `file` as UTF-8, refusing any invalid sequence instead of
+ * turning it into U+FFFD; a byte order mark is kept for the caller to handle. Synchronous;
+ * throws `FileFormatError` naming the file, the byte offset, line and column of the first
+ * invalid sequence and its bytes, and an `iconv` command that converts the file.
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const offset = Math.max(0, firstInvalidUtf8(bytes));
+    let line = 1;
+    let lineStart = 0;
+    for (let i = bytes.indexOf(10); i >= 0 && i < offset; i = bytes.indexOf(10, i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    const shown = [...bytes.subarray(offset, offset + 4)].map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
+    const ext = path.extname(file);
+    const converted = `${file.slice(0, file.length - ext.length)}.utf8${ext}`;
+    throw new FileFormatError(
+      file,
+      `not valid UTF-8: the bytes at offset ${offset} (line ${line}, byte ${offset - lineStart + 1} of the line: ${shown}) are not a UTF-8 sequence. ` +
+        `The file is in another encoding; convert it, e.g. for Greek Windows text: iconv -f WINDOWS-1253 -t UTF-8 '${file}' > '${converted}' (ISO-8859-7 and LATIN1 are other common ones)`,
+    );
+  }
+}
+
+/**
+ * Reads a whole text file as strict UTF-8 (a byte order mark is kept). Async; throws
+ * `FileFormatError` naming the file when it cannot be read or is not valid UTF-8 (see
+ * `decodeUtf8`).
+ */
+export async function readTextFile(file: string): Promise<string> {
+  return decodeUtf8(await readFileOrThrow(file), file);
+}
+
+/**
  * Reads and parses a JSON file. Async; throws `FileFormatError` naming the file when it
- * cannot be read or is not valid JSON (with the parser's message).
+ * cannot be read, is not valid UTF-8 or is not valid JSON (with the parser's message).
  */
 export async function readJsonFile(file: string): Promise<unknown> {
-  const bytes = await readFileOrThrow(file);
+  const text = await readTextFile(file);
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new FileFormatError(file, `invalid JSON: ${(error as Error).message}`, { cause: error });
   }

@@ -38,24 +38,43 @@ const REQUIRED = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attenti
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * Upper bounds of the size fields: each at least 16x the largest BERT-family model
+ * published, and small enough that no single one can make a parameter count overflow
+ * or a typed array length invalid before the total parameter size is checked.
+ */
+export const BERT_CONFIG_LIMITS = Object.freeze({
+  vocab_size: 1 << 24,
+  hidden_size: 1 << 16,
+  num_hidden_layers: 1 << 10,
+  num_attention_heads: 1 << 12,
+  intermediate_size: 1 << 20,
+  max_position_embeddings: 1 << 20,
+  type_vocab_size: 1 << 16,
+  num_labels: 1 << 20,
+});
+
+const size = (field: keyof typeof BERT_CONFIG_LIMITS) =>
+  positiveInt.max(BERT_CONFIG_LIMITS[field], { message: `must be at most ${BERT_CONFIG_LIMITS[field]}` });
+
 const configSchema = z
   .object({
     model_type: z.string().optional(),
-    vocab_size: positiveInt,
-    hidden_size: positiveInt,
-    num_hidden_layers: positiveInt,
-    num_attention_heads: positiveInt,
-    intermediate_size: positiveInt,
+    vocab_size: size('vocab_size'),
+    hidden_size: size('hidden_size'),
+    num_hidden_layers: size('num_hidden_layers'),
+    num_attention_heads: size('num_attention_heads'),
+    intermediate_size: size('intermediate_size'),
     hidden_act: z.string().default('gelu'),
     hidden_dropout_prob: z.number().min(0).max(1).default(0.1),
     attention_probs_dropout_prob: z.number().min(0).max(1).default(0.1),
-    max_position_embeddings: positiveInt.default(512),
-    type_vocab_size: positiveInt.default(2),
+    max_position_embeddings: size('max_position_embeddings').default(512),
+    type_vocab_size: size('type_vocab_size').default(2),
     layer_norm_eps: z.number().positive().default(1e-12),
     pad_token_id: z.number().int().min(0).default(0),
     initializer_range: z.number().positive().default(0.02),
     classifier_dropout: z.number().min(0).max(1).nullable().default(null),
-    num_labels: positiveInt.optional(),
+    num_labels: size('num_labels').optional(),
     id2label: z.record(z.string(), z.string()).optional(),
     label2id: z.record(z.string(), z.number().int()).optional(),
   })
@@ -82,9 +101,10 @@ function labelsFrom(file: string, parsed: z.infer<typeof configSchema>): string[
 
 /**
  * Validates a parsed `config.json` value. Synchronous; throws `FileFormatError` naming
- * `file` and every missing required field, every field of the wrong type, a
- * `model_type` other than "bert", a hidden size not divisible by the head count, or an
- * inconsistent `id2label`.
+ * `file` and every missing required field, every field of the wrong type or beyond its
+ * bound (`BERT_CONFIG_LIMITS`, naming the value given), a `model_type` other than "bert",
+ * a hidden size not divisible by the head count, a `pad_token_id` outside the vocabulary,
+ * or an inconsistent `id2label`.
  */
 export function parseBertConfig(value: unknown, file: string): BertConfig {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -93,7 +113,12 @@ export function parseBertConfig(value: unknown, file: string): BertConfig {
   }
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(root)';
+      const given = issue.path.length === 1 ? (value as Record<PropertyKey, unknown>)[issue.path[0]!] : undefined;
+      const shown = typeof given === 'number' || typeof given === 'string' ? ` (got ${JSON.stringify(given).slice(0, 40)})` : '';
+      return `${field}: ${issue.message}${shown}`;
+    });
     throw new FileFormatError(file, `invalid BERT config: ${problems.join('; ')}`);
   }
   const c = result.data;
@@ -102,6 +127,9 @@ export function parseBertConfig(value: unknown, file: string): BertConfig {
   }
   if (c.hidden_size % c.num_attention_heads !== 0) {
     throw new FileFormatError(file, `hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`);
+  }
+  if (c.pad_token_id >= c.vocab_size) {
+    throw new FileFormatError(file, `pad_token_id ${c.pad_token_id} is not below vocab_size ${c.vocab_size}`);
   }
   const extra = Object.fromEntries(Object.entries(c).filter(([key]) => !MODELED.has(key)));
   return {
@@ -122,6 +150,34 @@ export function parseBertConfig(value: unknown, file: string): BertConfig {
     labels: labelsFrom(file, c),
     extra,
   };
+}
+
+/** Parameter counts of the encoder a config describes (the head aside). */
+export interface BertEncoderParameterCounts {
+  /** Embeddings and encoder layers: the tensors every BERT checkpoint must have. */
+  required: number;
+  /** The pooler's dense layer (optional in a checkpoint: initialised fresh when absent). */
+  pooler: number;
+}
+
+/**
+ * Counts the encoder parameters `config` implies, by arithmetic on its sizes (nothing is
+ * allocated): embeddings (V + P + T) x H + 2H, per layer 4H^2 + 2HI + 9H + I, pooler
+ * H^2 + H. Synchronous; never throws.
+ */
+export function bertEncoderParameterCounts(config: BertConfig): BertEncoderParameterCounts {
+  const { vocabSize: v, maxPositionEmbeddings: p, typeVocabSize: t, hiddenSize: h, intermediateSize: i, numHiddenLayers: l } = config;
+  const embeddings = (v + p + t) * h + 2 * h;
+  const layer = 4 * h * h + 2 * h * i + 9 * h + i;
+  return { required: embeddings + l * layer, pooler: h * h + h };
+}
+
+/**
+ * The size fields of `config` as config.json spells them, for messages about the size of
+ * the model it describes. Synchronous; never throws.
+ */
+export function describeBertSizes(config: BertConfig): string {
+  return `vocab_size ${config.vocabSize}, hidden_size ${config.hiddenSize}, num_hidden_layers ${config.numHiddenLayers}, intermediate_size ${config.intermediateSize}, max_position_embeddings ${config.maxPositionEmbeddings}, type_vocab_size ${config.typeVocabSize}`;
 }
 
 /**

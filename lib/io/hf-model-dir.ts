@@ -5,17 +5,38 @@
  * Python `transformers` loads with `BertForSequenceClassification.from_pretrained`.
  */
 import { access } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
-import { FileFormatError, readJsonFile } from './files.js';
-import { type BertConfig, readBertConfig, writeBertConfig } from './hf-config.js';
+import { FileFormatError, readFileOrThrow, readJsonFile } from './files.js';
+import { type BertConfig, bertEncoderParameterCounts, describeBertSizes, readBertConfig, writeBertConfig } from './hf-config.js';
 import { type BertTokenizerSettings, writeTokenizerSettings, writeVocabFile } from './hf-tokenizer-files.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
-import type { Tensor } from './tensor.js';
-import { readTorchCheckpoint } from './torch-checkpoint.js';
+import { type SafetensorsContents, readSafetensors, writeSafetensors } from './safetensors.js';
+import type { DType, Tensor } from './tensor.js';
+import { openTorchCheckpoint } from './torch-checkpoint.js';
 
 /** Prefixes of the encoder's parameters in a bare `BertModel` checkpoint. */
 const ENCODER_PREFIXES = ['embeddings.', 'encoder.', 'pooler.'];
+
+/**
+ * The `BertForSequenceClassification` name of each parameter name (see
+ * `normalizeBertParameterNames`), as a map from new name to the name in the file; the
+ * dropped `position_ids` buffer is absent. Synchronous; throws `Error` when two names map
+ * to the same new name.
+ */
+function bertNameMapping(names: Iterable<string>): Map<string, string> {
+  const all = [...names];
+  const addPrefix = !all.some((name) => name.startsWith('bert.'));
+  const mapping = new Map<string, string>();
+  for (const name of all) {
+    let renamed = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+    if (addPrefix && ENCODER_PREFIXES.some((prefix) => renamed.startsWith(prefix))) renamed = `bert.${renamed}`;
+    if (renamed.endsWith('embeddings.position_ids')) continue;
+    if (mapping.has(renamed)) throw new Error(`normalizeBertParameterNames: ${name} and another parameter both become ${renamed}`);
+    mapping.set(renamed, name);
+  }
+  return mapping;
+}
 
 /**
  * Renames legacy and bare-encoder parameter names to those of
@@ -24,18 +45,11 @@ const ENCODER_PREFIXES = ['embeddings.', 'encoder.', 'pooler.'];
  * (`embeddings.*`, `encoder.*`, `pooler.*`) get the `bert.` prefix. The
  * `embeddings.position_ids` buffer (an arange that older checkpoints saved, and that
  * transformers 5 no longer expects) is dropped. Other names are kept. Returns a new map
- * (tensors shared). Synchronous; throws `Error` when two names map to the same new name.
+ * (values shared). Synchronous; throws `Error` when two names map to the same new name.
  */
-export function normalizeBertParameterNames(tensors: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
-  const addPrefix = ![...tensors.keys()].some((name) => name.startsWith('bert.'));
-  const out = new Map<string, Tensor>();
-  for (const [name, tensor] of tensors) {
-    let renamed = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
-    if (addPrefix && ENCODER_PREFIXES.some((prefix) => renamed.startsWith(prefix))) renamed = `bert.${renamed}`;
-    if (renamed.endsWith('embeddings.position_ids')) continue;
-    if (out.has(renamed)) throw new Error(`normalizeBertParameterNames: ${name} and another parameter both become ${renamed}`);
-    out.set(renamed, tensor);
-  }
+export function normalizeBertParameterNames<T>(tensors: ReadonlyMap<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [renamed, name] of bertNameMapping(tensors.keys())) out.set(renamed, tensors.get(name)!);
   return out;
 }
 
@@ -46,20 +60,135 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function readShardedSafetensors(indexFile: string): Promise<Map<string, Tensor>> {
-  const index = (await readJsonFile(indexFile)) as { weight_map?: Record<string, string> };
+/** What a weights file holds, known before any tensor is decoded. */
+interface WeightsIndex {
+  /** Tensors by name as in the file. */
+  infos: Map<string, TensorInfo>;
+  /** Bytes of tensor data the file declares. */
+  bytes: number;
+  read(names: string[]): Map<string, Tensor>;
+}
+
+function safetensorsIndex(parts: SafetensorsContents[]): WeightsIndex {
+  const tensors = new Map<string, Tensor>();
+  let bytes = 0;
+  for (const part of parts) {
+    for (const [name, tensor] of part.tensors) {
+      tensors.set(name, tensor);
+      bytes += tensor.data.byteLength;
+    }
+  }
+  const infos = new Map([...tensors].map(([name, { dtype, shape }]) => [name, { dtype, shape }]));
+  return { infos, bytes, read: (names) => new Map(names.map((name) => [name, tensors.get(name)!])) };
+}
+
+async function shardedIndex(indexFile: string): Promise<WeightsIndex> {
+  const index = (await readJsonFile(indexFile)) as { weight_map?: Record<string, unknown> };
   if (typeof index?.weight_map !== 'object' || index.weight_map === null) {
     throw new FileFormatError(indexFile, 'no weight_map object');
   }
-  const tensors = new Map<string, Tensor>();
-  for (const shard of new Set(Object.values(index.weight_map))) {
-    const contents = await readSafetensors(path.join(path.dirname(indexFile), shard));
-    for (const [name, tensor] of contents.tensors) tensors.set(name, tensor);
+  const shards = new Set(Object.values(index.weight_map));
+  const parts: SafetensorsContents[] = [];
+  for (const shard of shards) {
+    if (typeof shard !== 'string' || shard !== path.basename(shard)) {
+      throw new FileFormatError(indexFile, `weight_map names shard ${JSON.stringify(shard)}, expected a file name in the same directory`);
+    }
+    parts.push(await readSafetensors(path.join(path.dirname(indexFile), shard)));
   }
+  const weights = safetensorsIndex(parts);
   for (const name of Object.keys(index.weight_map)) {
-    if (!tensors.has(name)) throw new FileFormatError(indexFile, `tensor ${JSON.stringify(name)} is listed but not in its shard`);
+    if (!weights.infos.has(name)) throw new FileFormatError(indexFile, `tensor ${JSON.stringify(name)} is listed but not in its shard`);
   }
-  return tensors;
+  return weights;
+}
+
+function torchIndex(bytes: Uint8Array, file: string): WeightsIndex {
+  const checkpoint = openTorchCheckpoint(bytes, file);
+  const storages = new Map<string, number>();
+  for (const info of checkpoint.tensors.values()) storages.set(info.storage, info.storageBytes);
+  return {
+    infos: new Map([...checkpoint.tensors].map(([name, { dtype, shape }]) => [name, { dtype, shape }])),
+    bytes: [...storages.values()].reduce((a, b) => a + b, 0),
+    // The default budget: storages up to twice the tensors' bytes load, a decompression bomb does not.
+    read: (names) => checkpoint.read(names),
+  };
+}
+
+/** Dtype and shape of a tensor of a weights file (its data not yet read). */
+export interface TensorInfo {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** A BERT directory whose config and weights index are read, the tensors not yet decoded. */
+export interface BertCheckpointReader {
+  config: BertConfig;
+  /** The weights file found (`model.safetensors`, the sharded index, or `pytorch_model.bin`). */
+  weightsFile: string;
+  /** Every tensor of the weights file under its normalized name (see `normalizeBertParameterNames`). */
+  tensors: ReadonlyMap<string, TensorInfo>;
+  /**
+   * Decodes the tensors named (normalized names; default all; unknown names ignored).
+   * Synchronous; throws `FileFormatError` naming the weights file when a `.bin` storage is
+   * corrupt or far larger than the tensors need (see `TorchCheckpoint.read`).
+   */
+  read(names?: Iterable<string>): Map<string, Tensor>;
+}
+
+/** Options of {@link openBertCheckpoint}. */
+export interface OpenBertCheckpointOptions {
+  /** Most bytes the encoder's f32 parameters may take; default `os.totalmem()`. */
+  maxParameterBytes?: number;
+}
+
+const GiB = 1024 ** 3;
+const formatBytes = (bytes: number): string =>
+  bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`;
+
+/**
+ * Opens a Hugging Face BERT directory in two phases: reads and validates `config.json`,
+ * refuses a config whose encoder is larger than `maxParameterBytes` or than the weights
+ * file holds, then reads the weights file's index (`model.safetensors`, then
+ * `model.safetensors.index.json`, then `pytorch_model.bin`) without decoding the tensors
+ * of a `.bin`, so a caller can check names and shapes first. Async; throws
+ * `FileFormatError` naming config.json (with its size fields and the implied size) for a
+ * model too large for the memory or the weights, naming the weights file when it is
+ * missing (naming the directory and the names looked for) or malformed, `UnsafePickleError`
+ * for a `.bin` that references a global other than torch's tensor types.
+ */
+export async function openBertCheckpoint(dir: string, options: OpenBertCheckpointOptions = {}): Promise<BertCheckpointReader> {
+  const configFile = path.join(dir, 'config.json');
+  const config = await readBertConfig(configFile);
+  const counts = bertEncoderParameterCounts(config);
+  const limit = options.maxParameterBytes ?? os.totalmem();
+  const f32Bytes = 4 * (counts.required + counts.pooler);
+  if (f32Bytes > limit) {
+    throw new FileFormatError(configFile, `${describeBertSizes(config)} describe an encoder of ${counts.required + counts.pooler} parameters (${formatBytes(f32Bytes)} as f32), more than ${options.maxParameterBytes === undefined ? "this machine's memory" : 'the limit'} (${formatBytes(limit)}): check these fields`);
+  }
+  const candidates = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'];
+  for (const name of candidates) {
+    const file = path.join(dir, name);
+    if (!(await exists(file))) continue;
+    const weights =
+      name === 'model.safetensors'
+        ? safetensorsIndex([await readSafetensors(file)])
+        : name.endsWith('.index.json')
+          ? await shardedIndex(file)
+          : torchIndex(await readFileOrThrow(file), file);
+    // Every required tensor takes at least 2 bytes per parameter (f16/bf16).
+    if (2 * counts.required > weights.bytes) {
+      throw new FileFormatError(configFile, `${describeBertSizes(config)} describe ${counts.required} required encoder parameters (at least ${formatBytes(2 * counts.required)} at 16 bits each), but ${name} holds only ${formatBytes(weights.bytes)} of tensors: this config does not belong to these weights`);
+    }
+    const mapping = bertNameMapping(weights.infos.keys());
+    const tensors = new Map([...mapping].map(([renamed, original]) => [renamed, weights.infos.get(original)!]));
+    const read = (names?: Iterable<string>): Map<string, Tensor> => {
+      const chosen = names === undefined ? [...mapping.keys()] : [...new Set(names)].filter((n) => mapping.has(n));
+      const raw = weights.read(chosen.map((n) => mapping.get(n)!));
+      return new Map(chosen.map((n) => [n, raw.get(mapping.get(n)!)!]));
+    };
+    return { config, weightsFile: file, tensors, read };
+  }
+  throw new FileFormatError(dir, `no weights file (looked for ${candidates.join(', ')})`);
 }
 
 /** The config and (name-normalized) weights of a pretrained BERT directory. */
@@ -71,28 +200,14 @@ export interface BertCheckpoint {
 }
 
 /**
- * Reads `config.json` and the weights of a Hugging Face BERT directory, preferring
- * `model.safetensors`, then `model.safetensors.index.json`, then `pytorch_model.bin`;
- * parameter names are normalized (see `normalizeBertParameterNames`). Async; throws
- * `FileFormatError` naming the file that is missing or malformed (no weights file at
- * all names the directory and the three names looked for), `UnsafePickleError` for a
- * `.bin` that references a global other than torch's tensor types.
+ * Reads `config.json` and every tensor of the weights of a Hugging Face BERT directory
+ * (see `openBertCheckpoint`, which can decode a chosen subset instead); parameter names
+ * are normalized (see `normalizeBertParameterNames`). Async; throws as
+ * `openBertCheckpoint` and `BertCheckpointReader.read`.
  */
-export async function readBertCheckpoint(dir: string): Promise<BertCheckpoint> {
-  const config = await readBertConfig(path.join(dir, 'config.json'));
-  const candidates = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'];
-  for (const name of candidates) {
-    const file = path.join(dir, name);
-    if (!(await exists(file))) continue;
-    const raw =
-      name === 'model.safetensors'
-        ? (await readSafetensors(file)).tensors
-        : name.endsWith('.index.json')
-          ? await readShardedSafetensors(file)
-          : await readTorchCheckpoint(file);
-    return { config, tensors: normalizeBertParameterNames(raw), weightsFile: file };
-  }
-  throw new FileFormatError(dir, `no weights file (looked for ${candidates.join(', ')})`);
+export async function readBertCheckpoint(dir: string, options: OpenBertCheckpointOptions = {}): Promise<BertCheckpoint> {
+  const reader = await openBertCheckpoint(dir, options);
+  return { config: reader.config, tensors: reader.read(), weightsFile: reader.weightsFile };
 }
 
 /** Everything a saved model directory holds. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-import { FileFormatError, readFileOrThrow, readJsonFile, writeFileAtomic, writeJsonAtomic } from './files.js';
+import { FileFormatError, readJsonFile, readTextFile, writeFileAtomic, writeJsonAtomic } from './files.js';
 
 /** The special tokens every BERT vocabulary must contain, by role. */
 export interface SpecialTokens {
@@ -57,14 +57,15 @@ export function parseVocabText(text: string): string[] {
 
 /**
  * Reads `vocab.txt` (one token per line, line number = id). Async; throws
- * `FileFormatError` naming the file when it cannot be read, is empty, or lacks one of
+ * `FileFormatError` naming the file when it cannot be read, is not valid UTF-8 (naming the
+ * offset and line of the first bad byte), is empty, or lacks one of
  * `required` (by default `[UNK] [CLS] [SEP] [PAD]`), listing every missing token.
  */
 export async function readVocabFile(
   file: string,
   required: readonly string[] = ['[UNK]', '[CLS]', '[SEP]', '[PAD]'],
 ): Promise<string[]> {
-  const tokens = parseVocabText((await readFileOrThrow(file)).toString('utf8'));
+  const tokens = parseVocabText(await readTextFile(file));
   if (tokens.length === 0) throw new FileFormatError(file, 'vocabulary is empty');
   const present = new Set(tokens);
   const missing = required.filter((token) => !present.has(token));

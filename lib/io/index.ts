@@ -22,8 +22,26 @@ export {
 } from './tensor.js';
 export { type SafetensorsContents, encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
 export { UnsafePickleError } from './pickle.js';
-export { parseTorchCheckpoint, readTorchCheckpoint } from './torch-checkpoint.js';
-export { type BertConfig, bertConfigToJson, parseBertConfig, readBertConfig, writeBertConfig } from './hf-config.js';
+export {
+  type TorchCheckpoint,
+  type TorchCheckpointOptions,
+  type TorchReadOptions,
+  type TorchTensorInfo,
+  openTorchCheckpoint,
+  parseTorchCheckpoint,
+  readTorchCheckpoint,
+} from './torch-checkpoint.js';
+export {
+  type BertConfig,
+  type BertEncoderParameterCounts,
+  BERT_CONFIG_LIMITS,
+  bertConfigToJson,
+  bertEncoderParameterCounts,
+  describeBertSizes,
+  parseBertConfig,
+  readBertConfig,
+  writeBertConfig,
+} from './hf-config.js';
 export {
   type BertTokenizerSettings,
   type SpecialTokens,
@@ -36,8 +54,12 @@ export {
 } from './hf-tokenizer-files.js';
 export {
   type BertCheckpoint,
+  type BertCheckpointReader,
   type BertModelFiles,
+  type OpenBertCheckpointOptions,
+  type TensorInfo,
   normalizeBertParameterNames,
+  openBertCheckpoint,
   readBertCheckpoint,
   saveBertModelDirectory,
 } from './hf-model-dir.js';

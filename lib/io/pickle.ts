@@ -54,8 +54,11 @@ function decodeLong(bytes: Uint8Array): number | bigint {
 }
 
 /**
- * Unpickles `bytes`. Synchronous; throws `UnsafePickleError` for a refused global and
- * `FileFormatError` naming the file for a malformed pickle or an unsupported opcode.
+ * Unpickles `bytes`. Every opcode consumes at least one byte and allocates at most in
+ * proportion to the bytes it consumes, so time and memory are linear in the input.
+ * Synchronous; throws `UnsafePickleError` for a refused global and `FileFormatError`
+ * naming the file for a malformed pickle, an unsupported opcode, or arguments an allowed
+ * global cannot take.
  */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const { file } = options;
@@ -70,6 +73,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     throw new FileFormatError(file, `malformed pickle at byte ${pos}: ${problem}`);
   };
   const need = (n: number): number => {
+    if (n < 0) fail(`negative length ${n}`);
     if (pos + n > bytes.length) fail('unexpected end of data');
     const at = pos;
     pos += n;
@@ -100,7 +104,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     const global = callable as PickleGlobal;
     if (typeof global?.call !== 'function') fail(`cannot call ${global?.module}.${global?.name}`);
     if (!Array.isArray(args)) fail('call arguments are not a tuple');
-    return global.call!(args as unknown[]);
+    try {
+      return global.call!(args as unknown[]);
+    } catch (error) {
+      if (error instanceof FileFormatError) throw error;
+      return fail(`${global.module}.${global.name} got arguments it cannot take (${(error as Error).message})`);
+    }
   };
   const setItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Map)) fail('SETITEM(S) on a non-dict');
@@ -108,7 +117,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target)) fail('APPEND(S) on a non-list');
-    (target as unknown[]).push(...items);
+    for (const item of items) (target as unknown[]).push(item);
   };
 
   for (;;) {

@@ -24,7 +24,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import { sameShape } from '../base/shapes.js';
-import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, readBertCheckpoint, saveBertModelDirectory, toFloat32, writeFileAtomic } from '../io/index.js';
+import { type BertConfig, FileFormatError, type BertTokenizerSettings, type Tensor as HostTensor, openBertCheckpoint, saveBertModelDirectory, toFloat32, writeFileAtomic } from '../io/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { type BertHead, type BertParams, type BertSpec, bertHeadShapes, bertParamShapes, formatBertHead, initBertParams, numLabelsOf, parseBertHead } from './bert.js';
 import { MODELING_FILE, MODELING_FILE_MARKER, isRemoteCodeAutoMap, modelingFileSource, remoteCodeAutoMap } from './bert-remote-code.js';
@@ -107,7 +107,7 @@ export interface LoadedBert {
   readonly trainedSeqLen: number | undefined;
 }
 
-function headOf(config: BertConfig, tensors: ReadonlyMap<string, HostTensor>, option: BertHead | string | undefined): BertHead {
+function headOf(config: BertConfig, tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>, option: BertHead | string | undefined): BertHead {
   if (option !== undefined) return typeof option === 'string' ? parseBertHead(option) : option;
   const recorded = config.extra[HEAD_CONFIG_FIELD];
   if (typeof recorded === 'string') return parseBertHead(recorded);
@@ -116,20 +116,26 @@ function headOf(config: BertConfig, tensors: ReadonlyMap<string, HostTensor>, op
   return { kind: 'linear' };
 }
 
+const FLOAT_DTYPES = new Set(['f64', 'f32', 'f16', 'bf16']);
 const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /**
  * Reads a Hugging Face BERT directory into f32 parameters under `BertForSequenceClassification`
  * names. Encoder tensors must all be present with the config's shapes; head tensors (and the
  * pooler's) that are missing are initialised fresh from `seed` and listed in `initialized`.
+ * Names and shapes are checked before any tensor is decoded or initialised (see
+ * `openBertCheckpoint`, which also refuses a config too large for the memory or the weights).
  * Async; throws FileFormatError naming the file when config.json or the weights are missing
  * or malformed, when encoder tensors are missing (naming them), or when a tensor's shape
  * differs from the config's (naming the tensor and both shapes; a head trained for another
  * class count says so) or `pjrt_bert_seq_len` is malformed, UnsafePickleError for a
- * suspicious `.bin`, RangeError for a bad head.
+ * suspicious `.bin`, RangeError for a bad head or one too large for the memory (see
+ * `initBertParams`).
  */
 export async function loadBertParams(dir: string, options: LoadBertOptions = {}): Promise<LoadedBert> {
-  const checkpoint = await readBertCheckpoint(dir);
+  // Two phases: names, dtypes and shapes are checked before any tensor is decoded or
+  // initialised, so a config or checkpoint that does not fit costs no memory.
+  const checkpoint = await openBertCheckpoint(dir);
   const file = checkpoint.weightsFile;
   const config: BertConfig = { ...checkpoint.config, extra: { ...checkpoint.config.extra } };
   if (options.labels) config.labels = [...options.labels];
@@ -146,27 +152,23 @@ export async function loadBertParams(dir: string, options: LoadBertOptions = {})
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, ... (${missing.length} in all)` : '');
     throw new FileFormatError(file, `missing BERT parameter${missing.length > 1 ? 's' : ''} ${shown}`);
   }
+  for (const [name, shape] of expected) {
+    const info = checkpoint.tensors.get(name);
+    if (!info) continue;
+    if (!sameShape(info.shape, shape)) {
+      const hint = name.startsWith('classifier.') ? ` (the head was saved for another class count or head; ${config.labels.length} labels and head ${formatBertHead(head)} asked)` : '';
+      throw new FileFormatError(file, `tensor ${name} has shape ${formatShape(info.shape)} but the config expects ${formatShape(shape)}${hint}`);
+    }
+    if (!FLOAT_DTYPES.has(info.dtype)) throw new FileFormatError(file, `tensor ${name} has dtype ${info.dtype}, expected a floating-point dtype`);
+  }
   const initialized = [...expected.keys()].filter((name) => !checkpoint.tensors.has(name));
   // The pooler's two tensors, like the head's, are initialised together or not at all.
   const fresh = initBertParams(spec, options.seed ?? 0, initialized);
+  const tensors = checkpoint.read([...expected.keys()].filter((name) => checkpoint.tensors.has(name)));
   const params: BertParams<HostTensor<'f32'>> = {};
   for (const [name, shape] of expected) {
-    const tensor = checkpoint.tensors.get(name);
-    if (!tensor) {
-      params[name] = fresh[name]!;
-      continue;
-    }
-    if (!sameShape(tensor.shape, shape)) {
-      const hint = name.startsWith('classifier.') ? ` (the head was saved for another class count or head; ${config.labels.length} labels and head ${formatBertHead(head)} asked)` : '';
-      throw new FileFormatError(file, `tensor ${name} has shape ${formatShape(tensor.shape)} but the config expects ${formatShape(shape)}${hint}`);
-    }
-    let data: Float32Array;
-    try {
-      data = toFloat32(tensor);
-    } catch {
-      throw new FileFormatError(file, `tensor ${name} has dtype ${tensor.dtype}, expected a floating-point dtype`);
-    }
-    params[name] = { dtype: 'f32', shape, data };
+    const tensor = tensors.get(name);
+    params[name] = tensor ? { dtype: 'f32', shape, data: toFloat32(tensor) } : fresh[name]!;
   }
   const unused = [...checkpoint.tensors.keys()].filter((name) => !expected.has(name));
   return { spec, params, weightsFile: file, initialized, unused, trainedSeqLen };

@@ -18,6 +18,8 @@
  *                  state-dict names of torch `nn.Sequential(Linear(hidden, N), ReLU(), Dropout(p), Linear(N, labels))`
  *                  (the tutorial's Dense(N, relu) -> Dropout -> Dense(labels)); no dropout before it.
  */
+import os from 'node:os';
+
 import type { BertConfig } from '../io/index.js';
 import type { Tensor as HostTensor } from '../io/index.js';
 import { type ComputeDType, DropoutStream, SeededRandom, constantValues, embedding, finfoMin, layerNormF32, linear, normalValues } from '../nn/index.js';
@@ -177,13 +179,25 @@ export function initBertParam(config: BertConfig, name: string, shape: number[],
 /**
  * Fresh parameters of `spec` from `seed` (see {@link initBertParam}); each parameter draws
  * from its own stream forked in name order, so a head initialised alone (`names`) gets the
- * same values as in a full initialisation. Sync; never throws.
+ * same values as in a full initialisation. Their total size is checked before anything is
+ * allocated. Sync; throws RangeError (naming the sizes) when they would take more bytes than
+ * `os.totalmem()`.
  */
 export function initBertParams(spec: BertSpec, seed: number, names?: readonly string[]): BertParams<HostTensor<'f32'>> {
   const root = new SeededRandom(seed);
   const wanted = names ? new Set(names) : undefined;
+  const shapes = bertParamShapes(spec);
+  let elements = 0;
+  for (const [name, shape] of shapes) if (!wanted || wanted.has(name)) elements += shape.reduce((a, b) => a * b, 1);
+  if (4 * elements > os.totalmem()) {
+    const c = spec.config;
+    throw new RangeError(
+      `initBertParams: ${elements} parameters to initialise (${(4 * elements / 2 ** 30).toFixed(1)} GiB as f32) are more than this machine's memory (${(os.totalmem() / 2 ** 30).toFixed(1)} GiB); ` +
+        `hidden_size ${c.hiddenSize}, vocab_size ${c.vocabSize}, num_hidden_layers ${c.numHiddenLayers}, intermediate_size ${c.intermediateSize}, ${numLabelsOf(c)} labels, head ${formatBertHead(spec.head)}: use a smaller model, vocabulary or head`,
+    );
+  }
   const params: BertParams<HostTensor<'f32'>> = {};
-  for (const [name, shape] of bertParamShapes(spec)) {
+  for (const [name, shape] of shapes) {
     const stream = root.fork();
     if (!wanted || wanted.has(name)) params[name] = initBertParam(spec.config, name, shape, stream);
   }
