@@ -17,7 +17,7 @@ import { readBertConfig } from '../io/hf-config.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
 import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertParams, type BertSpec } from '../models/bert.js';
 import { loadBertParams, saveBertModel } from '../models/bert-files.js';
-import { cacheDir } from '../runtime/provision.js';
+import { compileCacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
 import { DataError, mapLabels, prepareTrainingData, selectRows, tokenizeExamples, type TokenizedExamples } from './data.js';
@@ -98,13 +98,14 @@ export class Trainer implements Disposable {
       throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
     }
     tokenizer ??= await BertTokenizer.fromPretrained(config.model);
-    const cpu = config.plugin === 'cpu' || /cpu/.test(path.basename(config.plugin));
+    // cpuDevices reaches only a plugin whose platform is 'cpu' (Runtime.open asks the plugin).
     const runtime = await Runtime.open({
       plugin: config.plugin,
-      ...(cpu ? { cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1) } : {}),
-      ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? path.join(cacheDir(), 'compiled') }),
+      cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1),
+      ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? compileCacheDir() }),
     });
     if (runtime.devices.length < config.replicas) {
+      const cpu = runtime.platformName === 'cpu';
       runtime.dispose();
       throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
     }
