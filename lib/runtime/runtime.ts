@@ -13,9 +13,10 @@ import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/er
 import { CompileCache, compileCacheKey, type CompileStats, type CompilerIdentity } from './compile-cache.js';
 import { encodeCompileOptions, type CompileOptions } from './compile-options.js';
 import { DeviceArray } from './device-array.js';
-import { checkHostArray, dtypeOfHostArray, elementCount, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
-import { Executable } from './executable.js';
-import { mainParameterTypes } from './mlir-signature.js';
+import { checkHostArray, dtypeOfHostArray, elementCount, formatType, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
+import { Executable, type ExecutableOrigin } from './executable.js';
+import { mainParameterTypes, type TensorType } from './mlir-signature.js';
+import { SerializedExecutableError, decodeSerializedExecutable } from './serialized-executable.js';
 import { resolvePlugin } from './plugin-discovery.js';
 
 /** Options of {@link Runtime.open}. */
@@ -238,30 +239,60 @@ export class Runtime implements Disposable {
       const cached = key && this.#cache!.read(key);
       if (cached) {
         try {
-          const native = await client.deserialize(cached);
+          const executable = await this.#load(cached);
           this.compileStats.cacheHits++;
-          return new Executable(native, parameters);
+          return executable;
         } catch {
-          // A stale or unreadable entry: compile again and overwrite it.
+          // A stale, foreign or corrupt entry: compile again and overwrite it.
         }
       }
-      const native = await client.compile(code, bytes);
+      const executable = new Executable(await client.compile(code, bytes), parameters, this.#origin());
       this.compileStats.compiled++;
-      if (key) this.#cache!.write(key, native.serialize());
-      return new Executable(native, parameters);
+      if (key) this.#cache!.write(key, executable.serialize());
+      return executable;
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
   }
 
-  /** Loads an executable produced by `Executable.serialize()` with the same plugin. Async. @throws PjrtError. */
+  /**
+   * Loads an executable produced by `Executable.serialize()` on the same platform. It checks its
+   * arguments as the executable it was serialized from did (the signature travels in the
+   * bytes). Async.
+   * @throws SerializedExecutableError for bytes without pjrt-bert's signature header (raw PJRT
+   *   bytes), a corrupt or truncated header or executable, or another platform's executable;
+   *   PjrtError when PJRT cannot load it.
+   */
   async deserialize(bytes: Uint8Array): Promise<Executable> {
     const stack = captureCallSite();
     try {
-      return new Executable(await this.#live.deserialize(bytes), undefined);
+      return await this.#load(bytes);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
+  }
+
+  async #load(bytes: Uint8Array): Promise<Executable> {
+    const { header, payload } = decodeSerializedExecutable(bytes);
+    const client = this.#live;
+    if (header.platform !== client.platformName) {
+      throw new SerializedExecutableError(
+        `Runtime.deserialize: this executable was compiled for platform '${header.platform}' (${header.platformVersion}); ` +
+          `this runtime's platform is '${client.platformName}'. Compile the program again with this runtime.`,
+      );
+    }
+    const executable = new Executable(await client.deserialize(payload), header.parameters ?? undefined, this.#origin());
+    const outputs = executable.outputs;
+    const same = outputs.length === header.outputs.length && outputs.every((o, i) => o.dtype === header.outputs[i]!.dtype && o.shape.join() === header.outputs[i]!.shape.join());
+    if (!same) {
+      executable.dispose();
+      const list = (types: readonly TensorType[]) => types.map((o) => formatType(o.dtype, o.shape)).join(', ');
+      throw new SerializedExecutableError(
+        `Runtime.deserialize: the signature header lists outputs (${list(header.outputs)}) but the executable has (${list(outputs)}): ` +
+          'the data is corrupt. Compile the program again.',
+      );
+    }
+    return executable;
   }
 
   /**
@@ -288,6 +319,10 @@ export class Runtime implements Disposable {
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
+  }
+
+  #origin(): ExecutableOrigin {
+    return { platform: this.platformName, platformVersion: this.platformVersion };
   }
 
   #compilerIdentity(): CompilerIdentity {
