@@ -135,7 +135,8 @@ export class Runtime implements Disposable {
    * options they do not know. The platform is the client's own `PJRT_Client_PlatformName`: the
    * first time a plugin is opened with `cpuDevices` in this process, a client without the option
    * tells it (that client is kept when it is not a CPU client or already has `cpuDevices`
-   * devices; otherwise it is closed and a second one created, about 1-3 ms on the CPU plugin).
+   * devices; otherwise it is closed and a second one created: about 2 ms more on the first open
+   * of the CPU plugin, measured here).
    * @throws Error when the plugin is not installed (naming the install command) or when a TPU
    *   plugin is asked for on a machine without TPUs; TypeError for a bad `cpuDevices`; PjrtError
    *   for API-version mismatches and client-creation failures.
