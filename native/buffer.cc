@@ -53,8 +53,14 @@ Napi::Object Buffer::Wrap(Napi::Env env, std::shared_ptr<ClientHandle> client, P
   auto handle = std::make_shared<BufferHandle>();
   handle->client = std::move(client);
   handle->buffer = buffer;
-  GetAddonData(env).pending_buffer = handle;  // adopted by the constructor, synchronously
-  return Constructor(env).New({});
+  AddonData& data = GetAddonData(env);
+  data.pending_buffer = handle;  // adopted by the constructor, synchronously
+  try {
+    return Constructor(env).New({});
+  } catch (...) {
+    data.pending_buffer.reset();  // not adopted (JS refused the call): free the buffer now
+    throw;
+  }
 }
 
 std::shared_ptr<BufferHandle> Buffer::Handle(Napi::Env env) const {

@@ -241,13 +241,16 @@ Napi::Value Executable::Execute(const Napi::CallbackInfo& info) {
         for (size_t d = 0; d < num_devices; ++d) {
           Napi::Array row = Napi::Array::New(env, num_outputs);
           for (size_t o = 0; o < num_outputs; ++o) {
-            row.Set(o, Buffer::Wrap(env, handle->client, (*outputs)[d * num_outputs + o]));
+            PJRT_Buffer*& output = (*outputs)[d * num_outputs + o];
+            PJRT_Buffer* owned = output;
+            output = nullptr;  // the JS Buffer owns it now (or frees it, if wrapping fails)
+            row.Set(o, Buffer::Wrap(env, handle->client, owned));
           }
           result.Set(d, row);
         }
         return result;
       },
-      [api, outputs]() {
+      [api, outputs]() {  // whatever `done` did not hand to JS
         for (PJRT_Buffer*& buffer : *outputs) {
           DestroyBuffer(api, buffer);
           buffer = nullptr;

@@ -5,6 +5,7 @@
 // go: "a buffer keeps its client alive".
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct PluginHandle {
   const PJRT_Api* api = nullptr;
   void* library = nullptr;
   std::string path;
+  /// Set by the first `claimNewerApiWarning()` of the process (plugins are process-wide).
+  std::atomic<bool> newer_api_claimed{false};
 };
 
 /// An open `PJRT_Client` and its addressable devices, in the plugin's order.

@@ -69,7 +69,8 @@ Napi::Function Plugin::Init(Napi::Env env) {
       {InstanceAccessor<&Plugin::ApiVersion>("apiVersion"),
        InstanceAccessor<&Plugin::Path>("path"),
        InstanceMethod<&Plugin::Attributes>("attributes"),
-       InstanceMethod<&Plugin::CreateClient>("createClient")});
+       InstanceMethod<&Plugin::CreateClient>("createClient"),
+       InstanceMethod<&Plugin::ClaimNewerApiWarning>("claimNewerApiWarning")});
   return ctor;
 }
 
@@ -149,6 +150,14 @@ Napi::Value Plugin::Attributes(const Napi::CallbackInfo& info) {
 
 Napi::Value Plugin::CreateClient(const Napi::CallbackInfo& info) {
   return Client::Create(info, handle_);
+}
+
+// True exactly once per process and plugin, and only when the plugin's PJRT minor version is
+// newer than the header's: whoever gets true reports it (every Node environment shares plugins).
+Napi::Value Plugin::ClaimNewerApiWarning(const Napi::CallbackInfo& info) {
+  const PJRT_Api_Version& version = handle_->api->pjrt_api_version;
+  const bool newer = version.major_version == PJRT_API_MAJOR && version.minor_version > PJRT_API_MINOR;
+  return Napi::Boolean::New(info.Env(), newer && !handle_->newer_api_claimed.exchange(true));
 }
 
 }  // namespace pjrt

@@ -8,7 +8,8 @@
 namespace pjrt {
 
 /// JS class `Plugin`. Created by the module function `loadPlugin(path)`; never unloaded.
-/// Methods: `apiVersion` (getter), `path` (getter), `attributes()`, `createClient(options)`.
+/// Methods: `apiVersion` (getter), `path` (getter), `attributes()`, `createClient(options)`,
+/// `claimNewerApiWarning()`.
 class Plugin : public Napi::ObjectWrap<Plugin> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -25,6 +26,7 @@ class Plugin : public Napi::ObjectWrap<Plugin> {
   Napi::Value Path(const Napi::CallbackInfo& info);
   Napi::Value Attributes(const Napi::CallbackInfo& info);
   Napi::Value CreateClient(const Napi::CallbackInfo& info);
+  Napi::Value ClaimNewerApiWarning(const Napi::CallbackInfo& info);
 
   std::shared_ptr<PluginHandle> handle_;
 };

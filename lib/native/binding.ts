@@ -46,6 +46,11 @@ export interface NativePlugin {
   readonly path: string;
   attributes(): Record<string, string | number | boolean | number[]>;
   createClient(options: NamedValue[]): Promise<NativeClient>;
+  /**
+   * True once per process for a plugin whose PJRT minor version is newer than the header's (the
+   * caller reports it); false otherwise and on every later call.
+   */
+  claimNewerApiWarning(): boolean;
 }
 
 /** A `PJRT_Client`. */

@@ -7,6 +7,13 @@ import { DeviceArray } from './device-array.js';
 import { sameShape } from '../base/shapes.js';
 import { dtypeOfPjrtType, formatType } from './dtypes.js';
 import type { TensorType } from './mlir-signature.js';
+import { encodeSerializedExecutable } from './serialized-executable.js';
+
+/** @internal The platform a program was compiled for, recorded by `serialize()`. */
+export interface ExecutableOrigin {
+  platform: string;
+  platformVersion: string;
+}
 
 /** Options of {@link Executable.execute}. */
 export interface ExecuteOptions {
@@ -27,11 +34,13 @@ export class Executable implements Disposable {
   readonly #parameters: TensorType[] | undefined;
   readonly #outputs: TensorType[];
   readonly #devices: readonly number[];
+  readonly #origin: ExecutableOrigin;
 
   /** @internal */
-  constructor(native: NativeExecutable, parameters: TensorType[] | undefined) {
+  constructor(native: NativeExecutable, parameters: TensorType[] | undefined, origin: ExecutableOrigin) {
     this.#native = native;
     this.#parameters = parameters;
+    this.#origin = origin;
     const dims = native.outputDims;
     this.#outputs = native.outputTypes.map((type, i) => ({ dtype: dtypeOfPjrtType(type), shape: dims[i] ?? [] }));
     this.#devices = Object.freeze(native.devices);
@@ -119,9 +128,15 @@ export class Executable implements Disposable {
     });
   }
 
-  /** Serializes the compiled program (for a compile cache). Sync. @throws PjrtError. */
+  /**
+   * Serializes the compiled program, with its signature (parameter and output types) and
+   * platform in a small header, for `Runtime.deserialize` (and the compile cache). Sync.
+   * @throws PjrtError.
+   */
   serialize(): Uint8Array {
-    return this.native.serialize();
+    const payload = this.native.serialize();
+    const { platform, platformVersion } = this.#origin;
+    return encodeSerializedExecutable({ platform, platformVersion, parameters: this.#parameters ?? null, outputs: this.#outputs.map((o) => ({ dtype: o.dtype, shape: [...o.shape] })) }, payload);
   }
 
   /** Releases the program (idempotent). Sync. */

@@ -6,6 +6,7 @@ export { encodeCompileOptions, type CompileOptions } from './compile-options.js'
 export { CompileCache, compileCacheKey, type CompileStats, type CompilerIdentity } from './compile-cache.js';
 export { DTYPES, dtypeBytes, elementCount, isDType, type DType, type HostArray, type HostArrayOf } from './dtypes.js';
 export { mainParameterTypes, type TensorType } from './mlir-signature.js';
+export { SerializedExecutableError } from './serialized-executable.js';
 export { INSTALL_COMMANDS, isPluginName, pluginCandidates, resolvePlugin, type PluginName } from './plugin-discovery.js';
-export { CPU_PLUGINS, PJRT_HEADER, cacheDir, installCpuPlugin, provisionHeader } from './provision.js';
+export { CPU_PLUGINS, PJRT_HEADER, compileCacheDir, installCacheDir, installCpuPlugin, pluginCacheDir, provisionHeader } from './provision.js';
 export { PjrtError, type PjrtErrorCode } from '../native/errors.js';

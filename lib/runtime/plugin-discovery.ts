@@ -1,12 +1,14 @@
 /**
  * Finds the PJRT plugin file for `cpu`, `tpu`, `cuda` or an explicit path. Order: the explicit
  * path, `$PJRT_PLUGIN_PATH` (files or folders, `:`-separated), the places pip installs the
- * plugin wheels (every site-packages of `python3`), then the package's own cache.
+ * plugin wheels (every site-packages of `python3`), then the plugin cache
+ * (`$PJRT_BERT_PLUGIN_CACHE`) and the package's own `.cache/`. The compile cache
+ * (`$PJRT_BERT_CACHE`) plays no part here.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CPU_PLUGINS, cachedMemberPath, pythonCommand } from './provision.js';
+import { CPU_PLUGINS, cachedMemberPath, installCacheDir, pluginCacheDir, pythonCommand } from './provision.js';
 
 /** A plugin by name, or a path to a PJRT plugin `.so`. */
 export type PluginName = 'cpu' | 'tpu' | 'cuda';
@@ -55,7 +57,8 @@ export function pluginCandidates(name: PluginName): string[] {
     .filter((entry) => fileNames.includes(path.basename(entry)));
   const extra = name === 'tpu' && process.env.TPU_LIBRARY_PATH ? [process.env.TPU_LIBRARY_PATH] : [];
   const fromPip = sitePackages().flatMap((dir) => SITE_PACKAGES_MEMBERS[name].map((member) => path.join(dir, member)));
-  const fromCache = name === 'cpu' ? CPU_PLUGINS.map(cachedMemberPath) : [];
+  const cacheRoots = [pluginCacheDir(), installCacheDir()];
+  const fromCache = name === 'cpu' ? cacheRoots.flatMap((root) => CPU_PLUGINS.map((spec) => cachedMemberPath(spec, root))) : [];
   return [...new Set([...fromEnv, ...extra, ...fromPip, ...fromCache])];
 }
 

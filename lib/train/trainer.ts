@@ -17,7 +17,7 @@ import { readBertConfig } from '../io/hf-config.js';
 import { OutputDirLock } from '../io/output-dir.js';
 import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertSpec } from '../models/bert.js';
 import { chooseSeqLen, loadBertParams, saveBertModel, type SeqLenChoice } from '../models/bert-files.js';
-import { cacheDir } from '../runtime/provision.js';
+import { compileCacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { claimOutputDir } from './checkpoint.js';
 import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
@@ -118,13 +118,14 @@ export class Trainer implements Disposable {
     const outLock = config.out ? await OutputDirLock.acquire(config.out, { purpose: 'pjrt-bert train' }) : undefined;
     try {
       if (config.out) await claimOutputDir(config.out);
-      const cpu = config.plugin === 'cpu' || /cpu/.test(path.basename(config.plugin));
+      // cpuDevices reaches only a plugin whose platform is 'cpu' (Runtime.open asks the plugin).
       const runtime = await Runtime.open({
         plugin: config.plugin,
-        ...(cpu ? { cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1) } : {}),
-        ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? path.join(cacheDir(), 'compiled') }),
+        cpuDevices: config.cpuDevices ?? Math.max(config.replicas, 1),
+        ...(config.compileCache === false ? {} : { compileCache: config.compileCache ?? compileCacheDir() }),
       });
       if (runtime.devices.length < config.replicas) {
+        const cpu = runtime.platformName === 'cpu';
         runtime.dispose();
         throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
       }
