@@ -109,7 +109,7 @@ export function threefry2x32(key: readonly [Tensor, Tensor], counter: readonly [
   if (operands.some((t) => t.dtype !== 'u32' || t.shape.join() !== type.shape.join())) {
     throw new ShapeError('threefry2x32', 'expects four u32 operands of one shape', operands.map((t, i) => [['key0', 'key1', 'counter0', 'counter1'][i]!, t.type]));
   }
-  const word = (value: number) => lax.constant(value >>> 0, type);
+  const word = (value: number) => lax.broadcastInDim(lax.scalar(value >>> 0, 'u32'), type.shape, []);
   // rotate left: the two shifted parts have no bit in common, so adding them is or-ing them
   const rotate = (x: Tensor, r: number) => lax.add(lax.shiftLeft(x, word(r)), lax.shiftRightLogical(x, word(32 - r)));
   const schedule = [key[0], key[1], lax.xor(lax.xor(key[0], key[1]), word(THREEFRY_PARITY))];
@@ -128,11 +128,12 @@ export function threefry2x32(key: readonly [Tensor, Tensor], counter: readonly [
 
 /**
  * Random u32 bits of `shape` = [B, ...rest], row b drawn from its own key `keys[b]` (u32 [B, 2])
- * and `stream`: element e of a row of n = prod(rest) elements is word (e < ceil(n/2) ? 0 : 1)
- * of threefry2x32(keys[b], (e mod ceil(n/2), stream)). A row's bits depend only on its key,
- * `stream` and `rest`, not on B or the other rows; distinct streams of one key are
- * independent. Sync; throws ShapeError for keys that are not u32 [B, 2], RangeError for a
- * `stream` outside [0, 2^32) or rows of 2^33 elements or more.
+ * and `stream`: element e (row-major) of a row is the first word of threefry2x32(keys[b], (e,
+ * stream)). A row's bits depend only on its key, `stream` and its position within the row, not
+ * on B or the other rows; distinct streams of one key are independent. (One word per counter:
+ * XLA computes each output word of a Threefry in its own fusion, so using both would double
+ * the work and the compile time instead of halving them.) Sync; throws ShapeError for keys that
+ * are not u32 [B, 2], RangeError for a `stream` outside [0, 2^32) or rows of 2^32 elements or more.
  */
 export function rowRandomBits(keys: Tensor, shape: readonly number[], stream: number): Tensor {
   const [rows, ...rest] = shape;
@@ -141,13 +142,12 @@ export function rowRandomBits(keys: Tensor, shape: readonly number[], stream: nu
   }
   if (!Number.isInteger(stream) || stream < 0 || stream >= 2 ** 32) throw new RangeError(`rowRandomBits: stream must be an integer in [0, 2^32), got ${stream}`);
   const n = elementCount(rest);
-  const half = Math.ceil(n / 2);
-  if (half >= 2 ** 32) throw new RangeError(`rowRandomBits: a row of ${n} elements needs more than 2^32 counters`);
-  const type = tensorType('u32', [rows, half]);
-  const column = (i: number) => lax.broadcastInDim(lax.reshape(lax.slice(keys, [0, i], [rows, i + 1]), [rows]), type.shape, [0]); // [B, 1] -> [B] -> [B, half]
-  const [first, second] = threefry2x32([column(0), column(1)], [lax.iota(type, 1), lax.constant(stream, type)]);
-  const bits = lax.concatenate([first, second], 1); // [B, 2 * half]
-  return lax.reshape(2 * half === n ? bits : lax.slice(bits, [0, 0], [rows, n]), shape);
+  if (n >= 2 ** 32) throw new RangeError(`rowRandomBits: a row of ${n} elements needs more than 2^32 counters`);
+  const flat = [rows, n];
+  const column = (i: number) => lax.broadcastInDim(lax.reshape(lax.slice(keys, [0, i], [rows, i + 1]), [rows]), flat, [0]); // [B, 1] -> [B] -> [B, n]
+  const counter = lax.iota(tensorType('u32', flat), 1);
+  const [bits] = threefry2x32([column(0), column(1)], [counter, lax.broadcastInDim(lax.scalar(stream, 'u32'), flat, [])]);
+  return lax.reshape(bits, shape);
 }
 
 /**
