@@ -153,7 +153,7 @@ export function rowRandomBits(keys: Tensor, shape: readonly number[], stream: nu
 /**
  * Inverted dropout with one key per row: as {@link dropout}, but element masks of row b of
  * `x` [B, ...] come from `rowRandomBits(keys, x.shape, stream)`, so they depend only on
- * `keys[b]`, `stream` and the row's shape. Use a different `stream` for each dropout site
+ * `keys[b]`, `stream` and each element's position in the row. Use a different `stream` for each dropout site
  * sharing the keys. Sync; throws RangeError unless 0 <= rate < 1 or for a bad `stream`,
  * ShapeError for keys that are not u32 [B, 2].
  */

@@ -1,7 +1,8 @@
 /**
  * Elementwise primitives: arithmetic, transcendental functions, bitwise xor and shifts of
- * integers, comparison, selection and conversion, plus the nullary `constant` and `iota`. Operands have equal shapes (numpy
- * broadcasting happens in `ops.ts`, as explicit broadcast_in_dim, so its VJP undoes it).
+ * integers, comparison, selection and conversion, plus the nullary `constant` and `iota`.
+ * Operands have equal shapes (numpy broadcasting happens in `ops.ts`, as explicit
+ * broadcast_in_dim, so its VJP undoes it).
  */
 import { i64, denseElements, stablehloEnum } from '../../stablehlo/attributes.js';
 import { dtypeKind, formatScalar, isFloatDType, isIntegerDType } from '../../stablehlo/dtype.js';
