@@ -280,6 +280,47 @@ t.test('dropout: keyed, deterministic, identity at rate 0 or in eval; bf16 close
   t.ok(Math.abs(maskedLoss![0]! - expected) < 1e-6, 'the padded example counts zero');
 });
 
+t.test('per-example dropout keys: the masks of an example follow its key, not its batch', async (t) => {
+  const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 30 }), head: { kind: 'mlp', hidden: 16 } };
+  const params = await putBertParams(rt, initBertParams(spec, 9));
+  const run = jit(
+    (p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor, keys: Tensor) => [
+      bertForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: true, dropoutKey: keys }),
+      bertForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }),
+    ],
+    { runtime: rt },
+  );
+  const full = makeBatch(30, 8, [8, 6, 2, 8]);
+  const rows = (picks: number[]): Batch => ({
+    input_ids: picks.map((r) => full.input_ids[r]!),
+    token_type_ids: picks.map((r) => full.token_type_ids[r]!),
+    attention_mask: picks.map((r) => full.attention_mask[r]!),
+  });
+  const keys = [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ];
+  const logits = async (picks: number[], keyOf: (r: number, i: number) => number[]) => {
+    const outs = (await run(params, ...(await putBatch(rows(picks))), await rt.put(Uint32Array.from(picks.flatMap(keyOf)), [picks.length, 2]))) as DeviceArray[];
+    const [train, evaluation] = await Promise.all(outs.map(async (o) => Array.from((await o.toHost()) as Float32Array)));
+    return { train: train!, evaluation: evaluation! };
+  };
+  const batch = await logits([0, 1, 2, 3], (r) => keys[r]!);
+  const labels = batch.train.length / 4;
+  const row = (values: number[], i: number) => values.slice(i * labels, (i + 1) * labels);
+  const subset = await logits([2, 0], (r) => keys[r]!);
+  const diff = relativeDiff([...row(subset.train, 0), ...row(subset.train, 1)], [...row(batch.train, 2), ...row(batch.train, 0)]);
+  t.ok(diff < 1e-5, `rows 2 and 0 with their keys, alone in a batch of 2: the logits of the batch of 4 (rel diff ${diff.toExponential(2)})`);
+  t.notSame(row(batch.train, 0), row(batch.evaluation, 0), 'dropout is on');
+  const twins = await logits([0, 0], (_, i) => keys[i]!);
+  t.notSame(row(twins.train, 0), row(twins.train, 1), 'one example under two keys: two masks');
+  const sameKey = await logits([0, 0], () => keys[0]!);
+  t.same(row(sameKey.train, 0), row(sameKey.train, 1), 'one example under one key twice: one mask');
+  run.dispose();
+});
+
 t.test('splitKey derives distinct, reproducible keys', async (t) => {
   const split = jit((key: Tensor) => splitKey(key, 3), { runtime: rt });
   const run = async (seed: bigint) => {

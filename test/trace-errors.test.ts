@@ -5,6 +5,7 @@
 import t from 'tap';
 import { Tensor, grad, jit, ops, trace, type TensorSpec } from '../lib/trace/index.js';
 import * as lax from '../lib/trace/lax.js';
+import { DropoutStream } from '../lib/nn/layers.js';
 import { openTestRuntime } from './helpers/runtime.js';
 
 const f32 = (...shape: number[]): TensorSpec => ({ dtype: 'f32', shape });
@@ -26,6 +27,9 @@ const shapeErrors: Case[] = [
   ['fractional number with an integer tensor', (x) => ops.mul(x, 0.5), [s32(2)], 'mul: the number 0.5 is not a s32 value: lhs s32[2]'],
   ['negative number with an unsigned tensor', (x) => ops.add(-1, x), [u32(2)], 'add: the number -1 is not a u32 value: rhs u32[2]'],
   ['constant out of range', () => ops.full([2], 300, 'u8'), [], 'constant: 300 is out of range for u8: result u8[2]'],
+  ['xor of floats', lax.xor, [f32(2), f32(2)], 'xor: expects integer operands: lhs f32[2] rhs f32[2]'],
+  ['shift of pred', lax.shiftLeft, [pred(2), pred(2)], 'shift_left: expects integer operands: lhs pred[2] rhs pred[2]'],
+  ['shift dtype mismatch', lax.shiftRightLogical, [u32(2), s32(2)], 'shift_right_logical: dtype mismatch: lhs u32[2] rhs s32[2]'],
   ['exp of an integer', lax.exp, [s32(3)], 'exp: expects a floating-point x: x s32[3]'],
   ['neg of unsigned', lax.neg, [u32(3)], 'neg: expects a signed or floating-point x: x u32[3]'],
   ['compare mismatch', (a, b) => lax.compare(a, b, 'LT'), [f32(2), f32(3)], 'compare: shape mismatch: lhs f32[2] rhs f32[3]'],
@@ -75,6 +79,10 @@ const shapeErrors: Case[] = [
   ['dynamic_update_slice update', (x, u) => ops.dynamicUpdateSlice(x, u, [0, 0]), [f32(2, 3), f32(3, 1)], /^dynamic_update_slice: update does not fit into operand: operand0 f32\[2,3\] operand1 f32\[3,1\]/],
   // control, random, collectives, composites
   ['rng key', (k) => ops.randomBits(k, [2]), [s32(2)], 'rng_bit_generator: key must be s64[2]: key s32[2]'],
+  ['threefry operands', (a, b, c, d) => ops.threefry2x32([a, b], [c, d]), [u32(2), u32(2), u32(3), u32(2)], 'threefry2x32: expects four u32 operands of one shape: key0 u32[2] key1 u32[2] counter0 u32[3] counter1 u32[2]'],
+  ['row keys dtype', (k) => ops.rowRandomBits(k, [3, 4], 0), [s32(3, 2)], 'rowRandomBits: keys must be u32 [3, 2], one key per row of [3,4]: keys s32[3,2]'],
+  ['row keys count', (x, k) => ops.dropoutRows(x, 0.1, k, 0), [f32(3, 4), u32(2, 2)], 'rowRandomBits: keys must be u32 [3, 2], one key per row of [3,4]: keys u32[2,2]'],
+  ['dropout stream key', (x, k) => new DropoutStream(k).apply(x, 0.1), [f32(3, 4), s32(2)], 'DropoutStream: the key must be s64[2] (one for the batch) or u32 [B, 2] (one per row): key s32[2]'],
   ['while cond', (x) => ops.whileLoop(() => ops.full([], 1), (s) => s, x), [f32(2)], /^while: cond must return one pred\[\], got \(f32\[\]\): state0 f32\[2\]/],
   ['while body types', (x) => ops.whileLoop((s) => ops.less(ops.sum(s), 0), (s) => ops.reshape(s, [2, 1]), x), [f32(2)], /^while: body must return the state's types, got \(f32\[2,1\]\): state0 f32\[2\]/],
   ['all_reduce on pred', (x) => ops.allReduceSum(x, 2), [pred(2)], 'all_reduce_sum: does not sum pred: x pred[2]'],
@@ -106,6 +114,8 @@ t.test('other tracing errors', async (t) => {
     message: 'alias: input 0 and output 0 differ: input f32[2] output f32[]',
   });
   t.throws(() => trace((x: Tensor) => ops.dropout(x, 1, x), [f32(2)]), { name: 'RangeError' });
+  t.throws(() => trace((x: Tensor, k: Tensor) => ops.dropoutRows(x, -0.1, k, 0), [f32(2), u32(2, 2)]), { name: 'RangeError', message: 'dropout rate must be in [0, 1), got -0.1' });
+  t.throws(() => trace((k: Tensor) => ops.rowRandomBits(k, [2, 3], 2 ** 32), [u32(2, 2)]), { name: 'RangeError', message: 'rowRandomBits: stream must be an integer in [0, 2^32), got 4294967296' });
   t.throws(() => trace((x: Tensor) => ops.allReduceSum(x, [[0, 1], [2]]), [f32(2)]), { name: 'RangeError' });
 });
 

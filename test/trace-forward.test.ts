@@ -77,6 +77,15 @@ const rows: Row[] = [
   { name: 'rsqrt', fn: lax.rsqrt, inputs: [a], expected: ([x]) => x!.map((v) => 1 / Math.sqrt(v)) },
   { name: 'tanh', fn: lax.tanh, inputs: [signed], expected: ([x]) => x!.map(Math.tanh) },
   { name: 'erf', fn: lax.erf, inputs: [signed], expected: ([x]) => x!.map(erf), tolerance: 1e-12 },
+  { name: 'xor (s32)', fn: lax.xor, inputs: [s32([2, 3], [0, -1, 0x5555, -7, 123456789, 2 ** 31 - 1]), s32([2, 3], [5, 12345, -1, -7, 987654321, -(2 ** 31)])], expected: elementwise((x, y) => x ^ y) },
+  // shifts by the bit width or more give 0 (StableHLO), unlike JS's shift counts taken mod 32
+  { name: 'shift_left (s32)', fn: lax.shiftLeft, inputs: [s32([2, 3], [1, -3, 0x12345678, 7, 7, -1]), s32([2, 3], [0, 4, 8, 31, 32, 40])], expected: elementwise((x, y) => (y >= 32 ? 0 : (x << y) | 0)) },
+  {
+    name: 'shift_right_logical (s32: zeros shifted in)',
+    fn: lax.shiftRightLogical,
+    inputs: [s32([2, 3], [1, -3, 0x12345678, -1, -1, -1]), s32([2, 3], [0, 1, 8, 31, 32, 40])],
+    expected: elementwise((x, y) => (y >= 32 ? 0 : (x >>> y) | 0)),
+  },
   {
     name: 'compare + select',
     fn: (x, y) => lax.select(lax.compare(x, y, 'LT'), x, y),

@@ -109,14 +109,14 @@ async function putSlab(runtime: Runtime, model: BenchModel, random: SeededRandom
   const low = V > 1000 ? 1000 : 1; // skip BERT's special and unused ids, as real text does
   for (let i = 0; i < ids.length; i++) ids[i] = i % S === 0 && V > 101 ? 101 : low + (random.nextUint32() % (V - low));
   const labels = new Int32Array(K * B).map(() => random.nextUint32() % C);
-  const keys = new BigInt64Array(K * 2).map(() => BigInt(random.nextUint32()));
+  const keys = new Uint32Array(K * B * 2).map(() => random.nextUint32()); // one dropout key per example, as the Trainer's
   return {
     inputIds: await runtime.put(ids, [K, B, S]),
     attentionMask: await runtime.put(new Int32Array(K * B * S).fill(1), [K, B, S]),
     tokenTypeIds: await runtime.put(new Int32Array(K * B * S), [K, B, S]),
     labels: await runtime.put(labels, [K, B]),
     weights: await runtime.put(new Float32Array(K * B).fill(1), [K, B]),
-    keys: await runtime.put(keys, [K, 2]),
+    keys: await runtime.put(keys, [K, B, 2]),
     steps: await runtime.put(Int32Array.of(K), []),
   };
 }

@@ -217,7 +217,12 @@ export interface BertInputs {
 export interface BertForwardOptions {
   /** Training mode: dropout is applied when a `dropoutKey` is given and rates are above 0. */
   readonly train: boolean;
-  /** An s64[2] key for the dropout masks (drawn site by site, in a fixed order). */
+  /**
+   * The dropout masks' key(s), drawn site by site in a fixed order: one s64[2] key for the
+   * batch, or u32 [B, 2] keys, one per example, which make each example's masks independent
+   * of the rest of the batch (the Trainer's choice, so replicas and micro-batches change
+   * nothing). See `DropoutStream`.
+   */
   readonly dropoutKey?: Tensor;
   /** `bf16`: matrix products and activations in bf16 (f32 params cast inside); default `f32`. */
   readonly computeDtype?: ComputeDType;

@@ -7,7 +7,7 @@
  * and are cast inside the program, so their gradients come back in f32.
  */
 import type { DType } from '../stablehlo/dtype.js';
-import { ops, type Tensor } from '../trace/index.js';
+import { ops, ShapeError, type Tensor } from '../trace/index.js';
 
 /** The dtype of matrix products and activations: `f32`, or `bf16` with f32 accumulation. */
 export type ComputeDType = 'f32' | 'bf16';
@@ -45,38 +45,54 @@ export function layerNormF32(x: Tensor, weight: Tensor, bias: Tensor, eps: numbe
 }
 
 /**
- * A stream of dropout masks from one s64[2] key: each call draws from the key left by the
- * previous one, so the masks of a forward pass depend only on the key and the order of the
- * dropout sites (deterministic, and different at every site). Without a key (evaluation, or
- * every rate 0) dropout is the identity.
+ * A stream of dropout masks for the sites of one forward pass, in a fixed order, so the masks
+ * depend only on the key(s) and the order of the sites (deterministic, and different at every
+ * site). Two kinds of key:
+ * - one s64[2] key for the whole batch: each site draws from the key left by the previous one;
+ * - per-row keys, u32 [B, 2] (B the leading dimension of every input): site n draws row b's
+ *   mask from `keys[b]` and stream n (`ops.dropoutRows`), so an example's masks do not depend
+ *   on the rest of its batch (how a global batch is split over replicas or micro-batches).
+ * Without a key (evaluation, or every rate 0) dropout is the identity.
  */
 export class DropoutStream {
   #key: Tensor | undefined;
+  readonly #rowKeys: Tensor | undefined;
+  #site = 0;
 
-  /** Sync. `key` is an s64[2] tensor, or undefined to disable dropout. */
+  /**
+   * Sync. `key` is an s64[2] tensor, u32 [B, 2] per-row keys, or undefined to disable dropout.
+   * Throws ShapeError for a key of another type.
+   */
   constructor(key: Tensor | undefined) {
-    this.#key = key;
+    if (key !== undefined && key.dtype === 'u32' && key.rank === 2 && key.shape[1] === 2) this.#rowKeys = key;
+    else if (key !== undefined && (key.dtype !== 's64' || key.shape.join() !== '2')) {
+      throw new ShapeError('DropoutStream', 'the key must be s64[2] (one for the batch) or u32 [B, 2] (one per row)', [['key', key.type]]);
+    } else this.#key = key;
   }
 
   /** Whether dropout is applied at all. */
   get active(): boolean {
-    return this.#key !== undefined;
+    return this.#key !== undefined || this.#rowKeys !== undefined;
   }
 
   /**
    * Inverted dropout of `x` at `rate` (zeroed with probability `rate`, the rest scaled by
-   * 1/(1-rate)); the identity when the stream is inactive or `rate` is 0. Sync; throws
-   * RangeError unless 0 <= rate < 1.
+   * 1/(1-rate)); the identity when the stream is inactive or `rate` is 0. Every call is a new
+   * site, whatever its rate, so a site's masks do not depend on the rates of the others.
+   * Sync; throws RangeError unless 0 <= rate < 1, ShapeError when per-row keys do not match
+   * the leading dimension of `x`.
    */
   apply(x: Tensor, rate: number): Tensor {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
+    const site = this.#site++;
+    if (this.#rowKeys !== undefined) return ops.dropoutRows(x, rate, this.#rowKeys, site);
     if (this.#key === undefined || rate === 0) return x;
     const [out, next] = ops.dropout(x, rate, this.#key);
     this.#key = next;
     return out;
   }
 
-  /** The key after every mask drawn so far (undefined when inactive). */
+  /** The s64[2] key after every mask drawn so far (undefined when inactive or keyed per row). */
   get key(): Tensor | undefined {
     return this.#key;
   }

@@ -58,6 +58,13 @@ export const tanh = (x: Tensor): Tensor => bind1('tanh', [x], none);
 /** Elementwise error function. Sync; throws ShapeError for non-floats. */
 export const erf = (x: Tensor): Tensor => bind1('erf', [x], none);
 
+/** Elementwise bitwise xor of integers. Sync; throws ShapeError for non-integers. */
+export const xor = (a: Tensor, b: Tensor): Tensor => bind1('xor', [a, b], none);
+/** Elementwise `a << b` on integers. Sync; throws ShapeError for non-integers. */
+export const shiftLeft = (a: Tensor, b: Tensor): Tensor => bind1('shift_left', [a, b], none);
+/** Elementwise `a >>> b` on integers (zeros shifted in). Sync; throws ShapeError for non-integers. */
+export const shiftRightLogical = (a: Tensor, b: Tensor): Tensor => bind1('shift_right_logical', [a, b], none);
+
 /** Elementwise comparison, giving pred. Sync; throws ShapeError. */
 export const compare = (a: Tensor, b: Tensor, direction: ComparisonDirection): Tensor => bind1('compare', [a, b], { direction });
 /** `predicate ? onTrue : onFalse` elementwise. Sync; throws ShapeError. */

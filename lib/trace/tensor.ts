@@ -43,6 +43,12 @@ export interface ParamsOf {
   rsqrt: NoParams;
   tanh: NoParams;
   erf: NoParams;
+  /** Bitwise xor of integers. */
+  xor: NoParams;
+  /** `lhs << rhs` on integers (0 where rhs >= the bit width). */
+  shift_left: NoParams;
+  /** `lhs >>> rhs` on integers, zeros shifted in (0 where rhs >= the bit width). */
+  shift_right_logical: NoParams;
   compare: { readonly direction: ComparisonDirection };
   select: NoParams;
   convert: { readonly dtype: DType };

@@ -17,6 +17,9 @@
  *   since Adam moves parameters even for a zero gradient).
  * - Position: `{ epoch, step }` = steps done in that epoch; a slab is a pure function of its
  *   position, so saving the position (or just the global step count) resumes exactly.
+ * - Dropout keys: example j of the global batch of global step g gets the key
+ *   {@link exampleDropoutKey}(seed, g, j), whatever the replica count, gradient accumulation
+ *   or steps per call, so those change nothing but float rounding with dropout on too.
  */
 import type { TokenizedExamples } from './data.js';
 import { DataError } from './data.js';
@@ -97,6 +100,28 @@ export class SplitMix64 {
   below(bound: number): number {
     return Number(this.next() % BigInt(bound));
   }
+}
+
+/** Separates the dropout keys' hash from the shuffle's, which also starts from the seed ('dropout'). */
+const DROPOUT_DOMAIN = 0x64726f706f7574n;
+
+/** mix64(mix64(seed ^ DROPOUT_DOMAIN) ^ step): the part of a dropout key shared by one step's examples. */
+function dropoutStepState(seed: number, step: number): bigint {
+  return mix64(mix64(BigInt(seed) ^ DROPOUT_DOMAIN) ^ BigInt(step));
+}
+
+/**
+ * The dropout key of example `index` (its position in the global batch, 0..B-1) of global
+ * step `step` (optimizer steps since the start of training): the two 32-bit halves, low
+ * first, of mix64(mix64(mix64(seed ^ 'dropout') ^ step) ^ index). Sync; throws RangeError
+ * for a seed, step or index that is not a non-negative safe integer.
+ */
+export function exampleDropoutKey(seed: number, step: number, index: number): [number, number] {
+  for (const [name, value] of [['seed', seed], ['step', step], ['index', index]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`exampleDropoutKey: ${name} must be a non-negative safe integer, got ${value}`);
+  }
+  const z = mix64(dropoutStepState(seed, step) ^ BigInt(index));
+  return [Number(z & 0xffffffffn), Number(z >> 32n)];
 }
 
 /**
@@ -229,6 +254,29 @@ export class SlabBatcher {
     const nextStep = step + steps;
     const next = nextStep === this.stepsPerEpoch ? { epoch: epoch + 1, step: 0 } : { epoch, step: nextStep };
     return { position: { epoch, step }, next, steps, examplesPerStep, replicas };
+  }
+
+  /**
+   * The dropout keys of replica `replica`'s part of the call whose first step is global step
+   * `firstStep`: u32 [K, B/R, 2] (row-major), row (k, i) holding {@link exampleDropoutKey} of
+   * step firstStep + k and global-batch position replica * B/R + i, the example that
+   * {@link slab} puts there (padding rows get keys too; their weight is 0). Sync; throws
+   * RangeError for a negative step or a replica out of range.
+   */
+  dropoutKeys(firstStep: number, replica: number): Uint32Array {
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.replicas) throw new RangeError(`replica must be an integer in [0, ${this.replicas}), got ${replica}`);
+    if (!Number.isSafeInteger(firstStep) || firstStep < 0) throw new RangeError(`global step must be a non-negative integer, got ${firstStep}`);
+    const b = this.shardSize;
+    const keys = new Uint32Array(this.stepsPerCall * b * 2);
+    for (let k = 0; k < this.stepsPerCall; k++) {
+      const state = dropoutStepState(this.seed, firstStep + k);
+      for (let i = 0; i < b; i++) {
+        const z = mix64(state ^ BigInt(replica * b + i)); // as exampleDropoutKey, the step's part computed once
+        keys[2 * (k * b + i)] = Number(z & 0xffffffffn);
+        keys[2 * (k * b + i) + 1] = Number(z >> 32n);
+      }
+    }
+    return keys;
   }
 
   /**

@@ -7,7 +7,7 @@
  * Shapes, per replica, with m = B / (R x A) examples per micro-batch:
  *   tokens  s32 [K*A, m, S]   (input ids, attention mask, token type ids)
  *   labels  s32 [K*A, m]      weights f32 [K*A, m] (0 for padding examples)
- *   keys    s64 [K*A, 2]      one dropout key per micro-batch
+ *   keys    u32 [K*A, m, 2]   one dropout key per example (see `SlabBatcher.dropoutKeys`)
  */
 import { bertForward, bertLoss, numLabelsOf, type BertSpec } from '../models/bert.js';
 import type { AdamState, Optimizer } from '../optim/adam.js';

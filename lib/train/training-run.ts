@@ -14,7 +14,7 @@ import { jit, type JitFunction } from '../trace/index.js';
 import type { EpochMetrics, TrainerConfig } from './config.js';
 import { exportCheckpoint, findCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
 import { DataError, type TokenizedExamples } from './data.js';
-import { SlabBatcher, SplitMix64, type DataPosition, type ReplicaSlab } from './data-batches.js';
+import { SlabBatcher, type DataPosition, type ReplicaSlab } from './data-batches.js';
 import { EvalRunner, scoreLogits } from './evaluation.js';
 import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memory-estimate.js';
 import { probeWritableDir } from '../io/output-dir.js';
@@ -118,12 +118,7 @@ export class TrainingRun implements Disposable {
     const micro = config.stepsPerExecution * A; // [K, b, ...] is [K*A, b/A, ...] in row-major order
     const m = this.#batcher.shardSize / A;
     const S = this.#train.seqLen;
-    const keys = new BigInt64Array(micro * 2);
-    for (let i = 0; i < micro; i++) {
-      const random = new SplitMix64((BigInt(this.#host.config.seed) << 32n) ^ (BigInt(firstStep * A + i) << 8n) ^ BigInt(replica));
-      keys[2 * i] = BigInt.asIntN(64, random.next());
-      keys[2 * i + 1] = BigInt.asIntN(64, random.next());
-    }
+    const keys = this.#batcher.dropoutKeys(firstStep, replica); // [K, b, 2]: one key per example of the global batch
     const device = { device: replica };
     return {
       inputIds: await runtime.put(part.inputIds, [micro, m, S], device),
@@ -131,7 +126,7 @@ export class TrainingRun implements Disposable {
       tokenTypeIds: await runtime.put(part.tokenTypeIds, [micro, m, S], device),
       labels: await runtime.put(part.labels, [micro, m], device),
       weights: await runtime.put(part.weights, [micro, m], device),
-      keys: await runtime.put(keys, [micro, 2], device),
+      keys: await runtime.put(keys, [micro, m, 2], device),
       steps: await runtime.put(Int32Array.of(steps), [], device),
     };
   }

@@ -1,10 +1,11 @@
 /**
- * Elementwise primitives: arithmetic, transcendental functions, comparison, selection and
- * conversion, plus the nullary `constant` and `iota`. Operands have equal shapes (numpy
- * broadcasting happens in `ops.ts`, as explicit broadcast_in_dim, so its VJP undoes it).
+ * Elementwise primitives: arithmetic, transcendental functions, bitwise xor and shifts of
+ * integers, comparison, selection and conversion, plus the nullary `constant` and `iota`.
+ * Operands have equal shapes (numpy broadcasting happens in `ops.ts`, as explicit
+ * broadcast_in_dim, so its VJP undoes it).
  */
 import { i64, denseElements, stablehloEnum } from '../../stablehlo/attributes.js';
-import { dtypeKind, formatScalar, isFloatDType } from '../../stablehlo/dtype.js';
+import { dtypeKind, formatScalar, isFloatDType, isIntegerDType } from '../../stablehlo/dtype.js';
 import { ShapeError, elementCount, tensorType, type TensorType } from '../../stablehlo/shape.js';
 import * as lax from '../lax.js';
 import type { Tensor } from '../tensor.js';
@@ -13,6 +14,7 @@ import { emitElementwise, expectArity, expectFloat, expectSameTypes, roles } fro
 
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
 type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'erf';
+type Bitwise = 'xor' | 'shift_left' | 'shift_right_logical';
 
 function binary(name: Binary, mlirName: string, vjp: VjpRule<ParamsOf[Binary]>, floatOnly = false): PrimitiveRule<ParamsOf[Binary]> {
   return {
@@ -46,6 +48,20 @@ function unary(name: Unary, mlirName: string, vjp: VjpRule<ParamsOf[Unary]>): Pr
   };
 }
 
+/** Integer-only bitwise ops (what counter-based random generators are made of); no gradient. */
+function bitwise(name: Bitwise, mlirName: string): PrimitiveRule<ParamsOf[Bitwise]> {
+  return {
+    shape(inputs) {
+      expectArity(name, inputs, 2);
+      const type = expectSameTypes(name, inputs);
+      if (!isIntegerDType(type.dtype)) throw new ShapeError(name, 'expects integer operands', roles(inputs));
+      return [type];
+    },
+    lower: (block, inputs, _params, outputs) => emitElementwise(block, mlirName, inputs, outputs[0]!),
+    vjp: 'no-gradient',
+  };
+}
+
 /** The weight of `a` in d max(a, b): 1 where a wins, 1/2 on ties, 0 where b wins. */
 function winnerWeight(a: Tensor, b: Tensor, wins: 'GT' | 'LT'): Tensor {
   const won = lax.convert(lax.compare(a, b, wins), a.dtype);
@@ -61,7 +77,7 @@ function chooserVjp(wins: 'GT' | 'LT'): VjpRule<ParamsOf['max']> {
 }
 
 /** The elementwise primitives' rules. */
-export const elementwiseRules: PrimitiveRules<Binary | Unary | 'compare' | 'select' | 'convert' | 'constant' | 'iota'> = {
+export const elementwiseRules: PrimitiveRules<Binary | Unary | Bitwise | 'compare' | 'select' | 'convert' | 'constant' | 'iota'> = {
   add: binary('add', 'stablehlo.add', ([ct]) => [ct, ct]),
   sub: binary('sub', 'stablehlo.subtract', ([ct]) => [ct, lax.neg(ct!)]),
   mul: binary('mul', 'stablehlo.multiply', ([ct], { inputs: [a, b] }) => [lax.mul(ct!, b!), lax.mul(ct!, a!)]),
@@ -94,6 +110,9 @@ export const elementwiseRules: PrimitiveRules<Binary | Unary | 'compare' | 'sele
     // d/dx erf(x) = 2/sqrt(pi) * exp(-x^2)
     lax.mul(ct!, lax.mul(lax.fullLike(x!, 2 / Math.sqrt(Math.PI)), lax.exp(lax.neg(lax.mul(x!, x!))))),
   ]),
+  xor: bitwise('xor', 'stablehlo.xor'),
+  shift_left: bitwise('shift_left', 'stablehlo.shift_left'),
+  shift_right_logical: bitwise('shift_right_logical', 'stablehlo.shift_right_logical'),
   compare: {
     shape(inputs) {
       expectArity('compare', inputs, 2);
