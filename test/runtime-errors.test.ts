@@ -35,6 +35,13 @@ t.test('wrong argument count, shape, dtype and device are TypeErrors before PJRT
     await t.rejects(exe.execute([elsewhere]), { name: 'TypeError', message: /is on device 4, but replica 0 runs on device 0/ });
   }
   await t.rejects(exe.execute([[good], [good]]), { name: 'TypeError', message: /needs 1 argument list\(s\), got 2/ });
+  // An array of another runtime (another PJRT client) on the device of the same index.
+  using other = await Runtime.open(testPlugin === 'cpu' ? { plugin: 'cpu', cpuDevices: 8 } : { plugin: testPlugin });
+  const foreign = await other.put(new Float32Array([1, 2]), [2]);
+  await t.rejects(exe.execute([foreign]), { name: 'TypeError', message: /argument 0 of replica 0 was made by another Runtime .*put the data with this runtime/ });
+  const [[negated]] = await exe.execute([good], { donate: false });
+  const otherExe = await other.compile(negate);
+  await t.rejects(otherExe.execute([negated!]), { name: 'TypeError', message: /another Runtime/ }, 'outputs belong to their runtime too');
 });
 
 t.test('bad put arguments are TypeErrors', async (t) => {

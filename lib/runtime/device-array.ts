@@ -15,11 +15,15 @@ export class DeviceArray<D extends DType = DType> implements Disposable {
   #shape: readonly number[] | undefined;
   #device: number | undefined;
 
+  /** @internal The client (runtime) that made it, when known: only that runtime's programs take it. */
+  readonly client: object | undefined;
+
   /** @internal Wraps a native buffer; `dtype` and `shape` are read from it when not given. */
-  constructor(native: NativeBuffer, dtype?: D, shape?: readonly number[]) {
+  constructor(native: NativeBuffer, dtype?: D, shape?: readonly number[], client?: object) {
     this.#native = native;
     this.#dtype = dtype;
     this.#shape = shape;
+    this.client = client;
   }
 
   /** @internal The native buffer; throws PjrtError FAILED_PRECONDITION once disposed. */

@@ -13,6 +13,8 @@ import { encodeSerializedExecutable } from './serialized-executable.js';
 export interface ExecutableOrigin {
   platform: string;
   platformVersion: string;
+  /** The runtime's client: arrays of another client cannot be arguments. */
+  client?: object;
 }
 
 /** Options of {@link Executable.execute}. */
@@ -93,7 +95,7 @@ export class Executable implements Disposable {
         nonDonatable ? { nonDonatable } : undefined,
       );
       const outputs = this.#outputs;
-      return results.map((row) => row.map((buffer, i) => new DeviceArray(buffer, outputs[i]?.dtype, outputs[i]?.shape)));
+      return results.map((row) => row.map((buffer, i) => new DeviceArray(buffer, outputs[i]?.dtype, outputs[i]?.shape, this.#origin.client)));
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
@@ -119,6 +121,9 @@ export class Executable implements Disposable {
             `execute: argument ${i} of replica ${replica} is ${formatType(array.dtype, array.shape)}, ` +
               `@main expects ${formatType(expected.dtype, expected.shape)}`,
           );
+        }
+        if (array.client !== undefined && this.#origin.client !== undefined && array.client !== this.#origin.client) {
+          throw new TypeError(`execute: argument ${i} of replica ${replica} was made by another Runtime (another PJRT client); an array can only be used with the runtime that made it: put the data with this runtime (rt.put(...))`);
         }
         const device = this.#devices[replica]!;
         if (array.device !== device) {

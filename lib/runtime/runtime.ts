@@ -316,14 +316,14 @@ export class Runtime implements Disposable {
     this.#checkDevice(device, 'put');
     try {
       const native = await client.bufferFromHost(data, pjrtBufferType(dtype), [...shape], device);
-      return new DeviceArray(native, dtype, Object.freeze([...shape]));
+      return new DeviceArray(native, dtype, Object.freeze([...shape]), client);
     } catch (error) {
       rethrowWithCallerStack(error, stack);
     }
   }
 
   #origin(): ExecutableOrigin {
-    return { platform: this.platformName, platformVersion: this.platformVersion };
+    return { platform: this.platformName, platformVersion: this.platformVersion, client: this.#live };
   }
 
   #compilerIdentity(): CompilerIdentity {
