@@ -36,15 +36,7 @@ export {
   readTorchCheckpoint,
   parseTorchCheckpoint,
   openTorchCheckpoint,
-  readBertConfig,
-  writeBertConfig,
-  parseBertConfig,
-  bertConfigToJson,
-  readBertCheckpoint,
-  openBertCheckpoint,
-  BERT_CONFIG_LIMITS,
-  saveBertModelDirectory,
-  normalizeBertParameterNames,
+  openWeights,
   readVocabFile,
   writeVocabFile,
   readTokenizerSettings,
@@ -53,45 +45,16 @@ export {
   writeFileAtomic,
   type Tensor as HostTensor,
   type DType as HostDType,
-  type BertConfig,
-  type BertCheckpoint,
-  type BertCheckpointReader,
   type TorchCheckpoint,
-  type BertModelFiles,
+  type WeightsReader,
   type BertTokenizerSettings,
   type SpecialTokens,
 } from './io/index.js';
-export {
-  BERT_PRESETS,
-  bertPresetConfig,
-  isBertPreset,
-  parseBertHead,
-  formatBertHead,
-  bertParamShapes,
-  initBertParams,
-  bertForward,
-  bertLoss,
-  loadBertParams,
-  saveBertModel,
-  putBertParams,
-  getBertParams,
-  chooseSeqLen,
-  BertPredictor,
-  type BertSpec,
-  type BertHead,
-  type BertParams,
-  type BertPreset,
-  type BertInputs,
-  type BertForwardOptions,
-  type LoadBertOptions,
-  type LoadedBert,
-  type SaveBertOptions,
-  type SeqLenChoice,
-  type BertPrediction,
-  type BertPredictorOptions,
-} from './models/index.js';
+export * from './models/index.js';
+export * from './pretrained/index.js';
 export * from './optim/index.js';
-export { Trainer, type TrainerOptions, type FitOptions, type LabelledTexts, type Prediction } from './train/trainer.js';
+export { Trainer, type TrainerOptions, type FitOptions, type LabelledTexts } from './train/trainer.js';
+export { Predictor, type Prediction, type PredictorOptions } from './train/predictor.js';
 export { parseTrainerConfig, ConfigError, type TrainerConfig, type TrainerConfigInput, type EpochMetrics, type StepProgress, type TrainerCallbacks } from './train/config.js';
 export { DataError } from './train/data.js';
 export { generateDemoDataset, type DemoDataset } from './train/demo-data.js';

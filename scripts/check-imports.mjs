@@ -14,10 +14,11 @@ import { fileURLToPath } from 'node:url';
  * The layers, lowest first; each entry lists the folders of lib/ in that layer. A file in a
  * layer imports only from its own layer and those before it. This is DESIGN.md's layer table
  * with two changes that its text and the code call for: stablehlo sits below native and runtime,
- * since it "imports no runtime" (it builds programs; running them is the runtime's job), and
- * data and io (tokenizers, file formats on the host) sit below nn and models, which read
- * checkpoints and vocabularies through them. `base` (dtype and shape facts) is the leaf under
- * everything. `.` is lib/index.ts, the package's entry point.
+ * since it "imports no runtime" (it builds programs; running them is the runtime's job); nn and
+ * models (pure: configs, parameters, forward) sit below data and io, so model code reads no
+ * files and knows no tokenizer; `pretrained` (reading and writing model directories: a family's
+ * config and weights through io, its tokenizer through data) sits above both. `base` (dtype and
+ * shape facts) is the leaf under everything. `.` is lib/index.ts, the package's entry point.
  */
 export const LAYERS = [
   ['base'],
@@ -25,8 +26,9 @@ export const LAYERS = [
   ['native'],
   ['runtime'],
   ['trace'],
-  ['data', 'io'],
   ['nn', 'models'],
+  ['data', 'io'],
+  ['pretrained'],
   ['optim'],
   ['train'],
   ['serve'],

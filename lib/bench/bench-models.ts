@@ -3,7 +3,7 @@
  * default, as in the tutorial), and the model FLOPs of one train step that model FLOPs
  * utilization is computed from.
  */
-import { BERT_PRESETS, bertPresetConfig, type BertSpec } from '../models/bert.js';
+import { BERT_PRESETS, FAMILIES, type ModelSpec, bertPresetConfig } from '../models/index.js';
 
 /** One benchmarked train step: a BERT classifier's sizes, the batch and the precision. */
 export interface BenchModel {
@@ -58,8 +58,8 @@ export function benchModel(name: string, shape: BenchShape): BenchModel {
   };
 }
 
-/** The `BertSpec` (linear head, HF defaults but the bench's dropout) of a bench model. Sync. */
-export function benchSpec(model: BenchModel): BertSpec {
+/** The model spec (BERT, linear head, HF defaults but the bench's dropout) of a bench model. Sync. */
+export function benchSpec(model: BenchModel): ModelSpec {
   const preset = bertPresetConfig(model.name, {
     vocabSize: model.vocabSize,
     labels: Array.from({ length: model.labels }, (_, i) => `LABEL_${i}`),
@@ -73,7 +73,7 @@ export function benchSpec(model: BenchModel): BertSpec {
     hiddenDropoutProb: model.dropout,
     attentionProbsDropoutProb: model.dropout,
   };
-  return { config, head: { kind: 'linear' } };
+  return { family: FAMILIES.bert, config, head: { kind: FAMILIES.bert.classificationHead } };
 }
 
 /**

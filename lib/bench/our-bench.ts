@@ -10,12 +10,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initBertParams } from '../models/bert.js';
-import { putBertParams } from '../models/bert-files.js';
+import { initModelParams } from '../models/index.js';
 import { SeededRandom } from '../nn/init.js';
 import { adam } from '../optim/adam.js';
 import { DeviceArray, Runtime, type RuntimeOptions } from '../runtime/index.js';
 import { jit, ops, type Tensor } from '../trace/index.js';
+import { putParams } from '../train/model-state.js';
+import { placeOptimizerState } from '../train/optimizer-state.js';
 import { makeTrainStep } from '../train/programs.js';
 import { benchSpec, median, type BenchModel } from './bench-models.js';
 
@@ -136,9 +137,10 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
   try {
     const spec = benchSpec(model);
     const K = model.stepsPerExecution;
+    const optimizer = adam({ lr: 1e-5 });
     const step = makeTrainStep({
       spec,
-      optimizer: adam({ lr: 1e-5 }),
+      optimizer,
       replicas: 1,
       steps: K,
       accumulation: 1,
@@ -147,10 +149,9 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
       dropout: model.dropout > 0,
     });
     const program = jit(step, { runtime, donateArgnums: [0, 1], name: 'train' });
-    const hostParams = initBertParams(spec, 0);
-    let params = await putBertParams(runtime, hostParams);
-    const zeros = async () => Object.fromEntries(await Promise.all(Object.entries(hostParams).map(async ([name, t]) => [name, await runtime.put(new Float32Array(t.data.length), t.shape)] as const)));
-    let state = { step: await runtime.put(Int32Array.of(0), []), m: await zeros(), v: await zeros() };
+    const hostParams = initModelParams(spec, 0);
+    let params = await putParams(runtime, hostParams);
+    let state = (await placeOptimizerState(runtime, optimizer, [params]))[0]!;
     const random = new SeededRandom(2);
     const timedCalls = Math.ceil(Math.max(5, options.timedSteps) / K);
     const slabs = [];
@@ -171,8 +172,8 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
       const out = await program(params, state, slab);
       const ms = now() - start;
       if (i > options.warmupCalls) faults.push((process.resourceUsage().minorPageFault - faultsBefore) / K);
-      params = out.params;
-      state = out.state;
+      params = out.params as typeof params;
+      state = (out as { state: unknown }).state as typeof state;
       if (i === 0) firstCallS = ms / 1000;
       else if (i > options.warmupCalls) stepMs.push(ms / K);
       const [lossSum] = (await out.metrics.lossSum.toHost()) as Float32Array;

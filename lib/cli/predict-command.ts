@@ -1,28 +1,33 @@
 /**
- * `pjrt-bert predict`: classify the texts of a CSV/TSV/JSONL file (or one `--text`) with a
- * fine-tuned model directory; one JSON line per input row, in order:
+ * `pjrt-bert predict`: classify the texts (or text pairs) of a CSV/TSV/JSONL file, or one
+ * `--text`, with a fine-tuned model directory of any family; one JSON line per input row, in order:
  * `{"label": ..., "probabilities": [...], "logits": [...]}` (by class id).
  */
 import { readTable } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
-import { BertPredictor } from '../models/index.js';
-import { Runtime } from '../runtime/runtime.js';
+import { isBertPreset } from '../models/index.js';
+import { Predictor } from '../train/predictor.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 import { seqLenNote } from './train-flags.js';
 
-const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-column C] [--out FILE.jsonl] | --text "...")
-                         [--seq-len S] [--batch-size N] [--plugin cpu|tpu|cuda|PATH]
+const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-column C] [--text-pair-column C] [--out FILE.jsonl]
+                                      | --text "..." [--text-pair "..."])
+                         [--seq-len S] [--batch-size N] [--plugin cpu|tpu|cuda|PATH] [--replicas N]
 
---model DIR        a Hugging Face model directory (config.json, model.safetensors or
-                   pytorch_model.bin, vocab.txt), e.g. the --out of pjrt-bert train
---data FILE        .csv, .tsv or .jsonl; one prediction per row, in order
---text-column C    the column holding the text (default: text)
---out FILE.jsonl   where the predictions go (default: stdout)
---text "..."       predict one text, printed to stdout
---seq-len S        tokens per text, [CLS] and [SEP] included (default: the length the
-                   model was trained at, else 128; at most its max_position_embeddings)
---batch-size N     texts per program run (default 32); the last batch is padded
---plugin P         PJRT plugin (default cpu)
+--model DIR              a Hugging Face model directory of any supported family (config.json,
+                         model.safetensors or pytorch_model.bin, tokenizer.json or vocab.txt),
+                         e.g. the --out of pjrt-bert train
+--data FILE              .csv, .tsv or .jsonl; one prediction per row, in order
+--text-column C          the column holding the text (default: text)
+--text-pair-column C     a column holding second segments: each row is predicted as a pair,
+                         encoded as the model's tokenizer encodes pairs
+--out FILE.jsonl         where the predictions go (default: stdout)
+--text "..."             predict one text, printed to stdout (--text-pair "..." for a pair)
+--seq-len S              tokens per text, special tokens included (default: the length the
+                         model was trained at, else 128; at most its positions)
+--batch-size N           texts per program run (default 32); the last batch is padded
+--plugin P               PJRT plugin (default cpu)
+--replicas N             devices to spread each batch over (default 1)
 
 Each line: {"label": "...", "probabilities": [p0, p1, ...], "logits": [z0, z1, ...]}`;
 
@@ -34,11 +39,14 @@ export async function runPredict(argv: string[]): Promise<number> {
       model: { type: 'string' },
       data: { type: 'string' },
       'text-column': { type: 'string' },
+      'text-pair-column': { type: 'string' },
       out: { type: 'string' },
       text: { type: 'string' },
+      'text-pair': { type: 'string' },
       'seq-len': { type: 'string' },
       'batch-size': { type: 'string' },
       plugin: { type: 'string', default: 'cpu' },
+      replicas: { type: 'string' },
     },
     PREDICT_HELP,
   );
@@ -46,29 +54,39 @@ export async function runPredict(argv: string[]): Promise<number> {
   const values = parsed.values as Record<string, string | undefined>;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${PREDICT_HELP}`);
   if (!values.model) throw new UsageError(`--model DIR is required\n\n${PREDICT_HELP}`);
+  if (isBertPreset(values.model)) throw new UsageError(`--model ${values.model} is an untrained preset: predict needs a trained model directory, such as the --out of pjrt-bert train`);
   if ((values.data === undefined) === (values.text === undefined)) throw new UsageError(`give exactly one of --data FILE and --text "..."\n\n${PREDICT_HELP}`);
-  if (values.text !== undefined && (values.out !== undefined || values['text-column'] !== undefined)) {
-    throw new UsageError('--out and --text-column go with --data, not --text');
+  if (values.text !== undefined && (values.out !== undefined || values['text-column'] !== undefined || values['text-pair-column'] !== undefined)) {
+    throw new UsageError('--out, --text-column and --text-pair-column go with --data, not --text');
   }
+  if (values.data !== undefined && values['text-pair'] !== undefined) throw new UsageError('--text-pair goes with --text; with --data, name the column of second segments with --text-pair-column');
   const seqLen = positiveInt(values['seq-len'], '--seq-len');
+  const replicas = positiveInt(values.replicas, '--replicas') ?? 1;
   const batchSize = positiveInt(values['batch-size'], '--batch-size') ?? 32;
-  const texts = values.text !== undefined ? [values.text] : (await readTable(values.data!, { textColumn: values['text-column'] ?? 'text' })).texts;
-
-  using runtime = await Runtime.open({ plugin: values.plugin! });
+  let texts: readonly string[];
+  let pairs: readonly string[] | undefined;
+  if (values.text !== undefined) {
+    texts = [values.text];
+    pairs = values['text-pair'] !== undefined ? [values['text-pair']] : undefined;
+  } else {
+    const table = await readTable(values.data!, { textColumn: values['text-column'] ?? 'text', ...(values['text-pair-column'] ? { pairColumn: values['text-pair-column'] } : {}) });
+    texts = table.texts;
+    pairs = table.pairs;
+  }
   const started = performance.now();
-  using predictor = await BertPredictor.open(runtime, values.model, { ...(seqLen !== undefined ? { seqLen } : {}), batchSize: Math.min(batchSize, texts.length) });
+  const batch = Math.max(replicas, Math.min(batchSize, Math.ceil(texts.length / replicas) * replicas));
+  using predictor = await Predictor.open(values.model, { plugin: values.plugin!, replicas, batchSize: batch - (batch % replicas), ...(seqLen !== undefined ? { seqLen } : {}) });
   const note = seqLenNote(predictor.seqLenChoice, values.model);
   if (note !== undefined) process.stderr.write(`pjrt-bert predict: ${note}\n`);
-  const fresh = predictor.loaded.initialized;
-  if (fresh.length > 0) {
-    process.stderr.write(`pjrt-bert predict: warning: ${values.model} has no trained ${fresh.join(', ')}; initialised at random, so the predictions mean nothing (train the model first)\n`);
+  if (predictor.initialized.length > 0) {
+    process.stderr.write(`pjrt-bert predict: warning: ${values.model} has no trained ${predictor.initialized.join(', ')}; initialised at random, so the predictions mean nothing (train the model first)\n`);
   }
-  const predictions = await predictor.predict(texts);
+  const predictions = await predictor.predict(texts, pairs ? { pairs } : {});
   const lines = predictions.map(({ label, probabilities, logits }) => `${JSON.stringify({ label, probabilities, logits })}\n`);
   if (values.out !== undefined) {
     await writeFileAtomic(values.out, lines.join(''));
     const seconds = (performance.now() - started) / 1000;
-    process.stderr.write(`pjrt-bert predict: ${texts.length} predictions written to ${values.out} (${seconds.toFixed(1)} s, batch ${predictor.batchSize}, seq len ${predictor.seqLen})\n`);
+    process.stderr.write(`pjrt-bert predict: ${texts.length} predictions written to ${values.out} (${seconds.toFixed(1)} s, batch ${predictor.batchSize}, seq len ${predictor.seqLenChoice.seqLen})\n`);
   } else {
     process.stdout.write(lines.join(''));
   }

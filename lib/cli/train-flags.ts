@@ -3,7 +3,7 @@
  * Shared by `train`, `evaluate` and `demo`.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { DEFAULT_SEQ_LEN, SEQ_LEN_CONFIG_FIELD, type SeqLenChoice } from '../models/bert-files.js';
+import { DEFAULT_SEQ_LEN, SEQ_LEN_CONFIG_FIELD, type SeqLenChoice } from '../pretrained/index.js';
 import type { TrainerConfigInput } from '../train/config.js';
 import { UsageError } from './flags.js';
 

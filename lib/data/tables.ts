@@ -23,6 +23,8 @@ export interface ReadTableOptions {
   textColumn: string;
   /** Column holding the label; omit for unlabeled data. */
   labelColumn?: string;
+  /** Column holding a second text segment (sentence pairs); omit for single texts. */
+  pairColumn?: string;
   /** Override the format that the file extension implies. */
   format?: TableFormat;
 }
@@ -34,6 +36,8 @@ export interface Table {
   texts: string[];
   /** Present when `labelColumn` was given; labels as strings. */
   labels: string[] | undefined;
+  /** Present when `pairColumn` was given: the second segments, row by row. */
+  pairs?: string[];
 }
 
 /**
@@ -147,8 +151,14 @@ function fromRows(file: string, rows: string[][], options: ReadTableOptions): Ta
     labelIndex = columns.indexOf(options.labelColumn);
     if (labelIndex < 0) throw missingColumnError(file, 'label', options.labelColumn, columns);
   }
+  let pairIndex = -1;
+  if (options.pairColumn !== undefined) {
+    pairIndex = columns.indexOf(options.pairColumn);
+    if (pairIndex < 0) throw missingColumnError(file, 'text pair', options.pairColumn, columns);
+  }
   const texts: string[] = [];
   const labels: string[] | undefined = labelIndex >= 0 ? [] : undefined;
+  const pairs: string[] | undefined = pairIndex >= 0 ? [] : undefined;
   for (let r = 1; r < rows.length; r++) {
     const row = rows[r]!;
     if (row.length !== columns.length) {
@@ -156,13 +166,15 @@ function fromRows(file: string, rows: string[][], options: ReadTableOptions): Ta
     }
     texts.push(row[textIndex]!);
     labels?.push(row[labelIndex]!);
+    pairs?.push(row[pairIndex]!);
   }
-  return { file, columns, texts, labels };
+  return { file, columns, texts, labels, ...(pairs ? { pairs } : {}) };
 }
 
 function fromJsonLines(file: string, text: string, options: ReadTableOptions): Table {
   const texts: string[] = [];
   const labels: string[] | undefined = options.labelColumn !== undefined ? [] : undefined;
+  const pairs: string[] | undefined = options.pairColumn !== undefined ? [] : undefined;
   const columns: string[] = [];
   const seen = new Set<string>();
   const lines = text.split('\n');
@@ -186,6 +198,12 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
       throw new FileFormatError(file, `line ${index + 1}: text column ${JSON.stringify(options.textColumn)} is not a string`);
     }
     texts.push(value);
+    if (pairs !== undefined) {
+      const pair = fields[options.pairColumn!];
+      if (pair === undefined) throw missingColumnError(file, 'text pair', options.pairColumn!, Object.keys(fields), index + 1);
+      if (typeof pair !== 'string') throw new FileFormatError(file, `line ${index + 1}: text pair column ${JSON.stringify(options.pairColumn)} is not a string`);
+      pairs.push(pair);
+    }
     if (labels !== undefined) {
       const label = fields[options.labelColumn!];
       if (label === undefined || label === null) {
@@ -195,7 +213,7 @@ function fromJsonLines(file: string, text: string, options: ReadTableOptions): T
     }
   }
   if (texts.length === 0) throw new FileFormatError(file, 'no records');
-  return { file, columns, texts, labels };
+  return { file, columns, texts, labels, ...(pairs ? { pairs } : {}) };
 }
 
 /**

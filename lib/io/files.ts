@@ -5,28 +5,11 @@
  * never sees half a file and a crash never leaves one).
  */
 import { randomBytes } from 'node:crypto';
+import { FileFormatError } from '../base/errors.js';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-/**
- * Thrown when a file is missing, unreadable or malformed. `file` is the path as given;
- * the message starts with it and says what is wrong.
- */
-export class FileFormatError extends Error {
-  override readonly name: string = 'FileFormatError';
-
-  /**
-   * @param file the path of the offending file.
-   * @param problem what is wrong with it, as a sentence fragment.
-   */
-  constructor(
-    readonly file: string,
-    problem: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}: ${problem}`, options);
-  }
-}
+export { FileFormatError };
 
 function describeErrno(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

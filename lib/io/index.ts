@@ -1,8 +1,9 @@
 /**
- * `lib/io`: host tensors, safetensors, PyTorch checkpoints (restricted unpickler) and the
- * Hugging Face model-directory files (config.json, vocab.txt, tokenizer files).
+ * `lib/io`: host tensors, safetensors, PyTorch checkpoints (restricted unpickler), the weights
+ * of a model directory read in two phases, vocab.txt and tokenizer settings, atomic writes and
+ * locked output directories. No model knowledge: families parse their own config.json.
  */
-export { FileFormatError, readJsonFile, writeFileAtomic, writeJsonAtomic } from './files.js';
+export { FileFormatError, makeDirectory, readJsonFile, syncDirectory, writeFileAtomic, writeJsonAtomic } from './files.js';
 export {
   type DType,
   type Tensor,
@@ -32,17 +33,6 @@ export {
   readTorchCheckpoint,
 } from './torch-checkpoint.js';
 export {
-  type BertConfig,
-  type BertEncoderParameterCounts,
-  BERT_CONFIG_LIMITS,
-  bertConfigToJson,
-  bertEncoderParameterCounts,
-  describeBertSizes,
-  parseBertConfig,
-  readBertConfig,
-  writeBertConfig,
-} from './hf-config.js';
-export {
   type BertTokenizerSettings,
   type SpecialTokens,
   DEFAULT_SPECIAL_TOKENS,
@@ -52,14 +42,5 @@ export {
   writeTokenizerSettings,
   writeVocabFile,
 } from './hf-tokenizer-files.js';
-export {
-  type BertCheckpoint,
-  type BertCheckpointReader,
-  type BertModelFiles,
-  type OpenBertCheckpointOptions,
-  type TensorInfo,
-  normalizeBertParameterNames,
-  openBertCheckpoint,
-  readBertCheckpoint,
-  saveBertModelDirectory,
-} from './hf-model-dir.js';
+export { type TensorInfo, type WeightsReader, WEIGHTS_FILES, openWeights } from './weights.js';
+export { type LockHolder, LOCK_FILE, OutputDirError, OutputDirLock, describeDirError, formatBytes, isEmptyDir, probeWritableDir } from './output-dir.js';

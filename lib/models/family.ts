@@ -36,7 +36,7 @@ export interface EncoderOutput {
 }
 
 /** How an encoder runs. */
-export interface EncodeOptions {
+export interface EncoderRunOptions {
   /** Training mode: dropout draws from `dropout` (when given and rates are above 0). */
   readonly train: boolean;
   /** The dropout masks' source; inactive (identity) when omitted. */
@@ -72,7 +72,7 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
   readonly baseModelPrefix: string;
   /** The sequence-classification head HF puts on this family (a row of the head table). */
   readonly classificationHead: string;
-  /** Parses a config.json value. Sync; throws ConfigFileError naming the file and field. */
+  /** Parses a config.json value. Sync; throws FileFormatError naming the file and field. */
   parseConfig(json: unknown, file: string): C;
   /** The config.json object of `config` (labels and extras included). Sync. */
   configToJson(config: C): Record<string, unknown>;
@@ -80,6 +80,8 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
   maxSequenceLength(config: C): number;
   /** The base model's parameters (names with `baseModelPrefix`) and shapes, in a fixed order. Sync. */
   paramShapes(config: C): Map<string, number[]>;
+  /** Parameters a checkpoint may lack, initialised fresh when it does (BERT's pooler, absent from some encoders). Sync. */
+  optionalParams(config: C): readonly string[];
   /** HF's `_init_weights` for one parameter, from `random`. Sync. */
   initParam(config: C, name: string, shape: readonly number[], random: SeededRandom): Float32Array;
   /**
@@ -92,7 +94,7 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
    * has a pooler). Call inside trace/jit/grad. Sync; throws ShapeError or RangeError naming
    * what does not fit the config.
    */
-  encode(config: C, params: Readonly<Record<string, Tensor>>, inputs: EncoderInputs, options: EncodeOptions): EncoderOutput;
+  encode(config: C, params: Readonly<Record<string, Tensor>>, inputs: EncoderInputs, options: EncoderRunOptions): EncoderOutput;
 }
 
 /** A parameter lookup that names a missing parameter and its family. Sync. */
@@ -102,4 +104,9 @@ export function paramGetter(family: string, params: Readonly<Record<string, Tens
     if (!tensor) throw new Error(`${family}: parameter ${name} is missing`);
     return tensor;
   };
+}
+
+/** Erases a family's config type for the family table (each family still checks its own configs). Sync. */
+export function erased<C extends EncoderConfigBase>(family: EncoderFamily<C>): EncoderFamily {
+  return family as unknown as EncoderFamily;
 }

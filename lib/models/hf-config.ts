@@ -5,22 +5,12 @@
  * kept verbatim in `extra` and written back, so a directory round-trips.
  *
  *     const parse = configParser('BERT', { hidden_size: ['hiddenSize', positiveInt] , ... });
- *     const config = parse(json, 'model/config.json');   // throws ConfigFileError naming the field
+ *     const config = parse(json, 'model/config.json');   // throws FileFormatError naming the file and the field
  */
 import { z } from 'zod';
 
-/** A config.json that cannot be used: the message names the file and every bad field. */
-export class ConfigFileError extends Error {
-  override readonly name: string = 'ConfigFileError';
+import { FileFormatError } from '../base/errors.js';
 
-  /** @param file the config file, named first in the message. */
-  constructor(
-    readonly file: string,
-    problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-  }
-}
 
 /** Fields every encoder config has, whatever the family calls them in config.json. */
 export interface EncoderConfigBase {
@@ -74,19 +64,19 @@ function labelsFrom(file: string, json: Record<string, unknown>): string[] | und
   const id2label = json.id2label as Record<string, unknown> | undefined;
   const numLabels = json.num_labels;
   if (numLabels !== undefined && !(Number.isInteger(numLabels) && (numLabels as number) > 0 && (numLabels as number) <= CONFIG_LIMITS.vocab)) {
-    throw new ConfigFileError(file, `num_labels must be a positive integer, got ${JSON.stringify(numLabels)}`);
+    throw new FileFormatError(file, `num_labels must be a positive integer, got ${JSON.stringify(numLabels)}`);
   }
   if (id2label === undefined) return numLabels === undefined ? undefined : Array.from({ length: numLabels as number }, (_, i) => `LABEL_${i}`);
-  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new ConfigFileError(file, 'id2label must be an object of class id to label');
+  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new FileFormatError(file, 'id2label must be an object of class id to label');
   const ids = Object.keys(id2label).map(Number);
   const count = ids.length;
   if (!ids.every((id) => Number.isInteger(id) && id >= 0 && id < count)) {
-    throw new ConfigFileError(file, `id2label keys must be the class ids 0..${count - 1}, got ${Object.keys(id2label).join(', ')}`);
+    throw new FileFormatError(file, `id2label keys must be the class ids 0..${count - 1}, got ${Object.keys(id2label).join(', ')}`);
   }
-  if (numLabels !== undefined && numLabels !== count) throw new ConfigFileError(file, `num_labels is ${String(numLabels)} but id2label has ${count} entries`);
+  if (numLabels !== undefined && numLabels !== count) throw new FileFormatError(file, `num_labels is ${String(numLabels)} but id2label has ${count} entries`);
   return Array.from({ length: count }, (_, i) => {
     const label = id2label[String(i)];
-    if (typeof label !== 'string') throw new ConfigFileError(file, `id2label["${i}"] must be a string`);
+    if (typeof label !== 'string') throw new FileFormatError(file, `id2label["${i}"] must be a string`);
     return label;
   });
 }
@@ -95,7 +85,7 @@ function labelsFrom(file: string, json: Record<string, unknown>): string[] | und
  * A parser of `config.json` values for one family: validates `fields` (each JSON name through
  * its schema, defaults applied), reads labels and problem type, keeps unknown fields in
  * `extra`, then calls `finish` to fill derived fields and check cross-field rules. Sync; the
- * parser throws ConfigFileError naming the file and every missing or invalid field.
+ * parser throws FileFormatError naming the file and every missing or invalid field.
  */
 export function configParser<C extends EncoderConfigBase>(
   familyName: string,
@@ -104,11 +94,11 @@ export function configParser<C extends EncoderConfigBase>(
   finish: (values: Record<string, unknown>, file: string) => C,
 ): (json: unknown, file: string) => C {
   return (json, file) => {
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigFileError(file, `expected a JSON object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FileFormatError(file, `expected a JSON object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`);
     const object = json as Record<string, unknown>;
     const modelType = object.model_type;
     if (modelType !== undefined && !modelTypes.includes(modelType as string)) {
-      throw new ConfigFileError(file, `model_type is ${JSON.stringify(modelType)}, not one of ${familyName}'s (${modelTypes.join(', ')})`);
+      throw new FileFormatError(file, `model_type is ${JSON.stringify(modelType)}, not one of ${familyName}'s (${modelTypes.join(', ')})`);
     }
     const problems: string[] = [];
     const values: Record<string, unknown> = { modelType: modelType ?? modelTypes[0] };
@@ -117,15 +107,15 @@ export function configParser<C extends EncoderConfigBase>(
       if (result.success) values[name] = result.data;
       else problems.push(object[key] === undefined ? `${key} is required` : `${key}: ${result.error.issues.map((issue) => issue.message).join(', ')} (got ${JSON.stringify(object[key])})`);
     }
-    if (problems.length) throw new ConfigFileError(file, `invalid ${familyName} config: ${problems.join('; ')}`);
+    if (problems.length) throw new FileFormatError(file, `invalid ${familyName} config: ${problems.join('; ')}`);
     values.labels = labelsFrom(file, object);
     const problemType = object.problem_type;
-    if (problemType !== undefined && problemType !== null && typeof problemType !== 'string') throw new ConfigFileError(file, 'problem_type must be a string');
+    if (problemType !== undefined && problemType !== null && typeof problemType !== 'string') throw new FileFormatError(file, 'problem_type must be a string');
     values.problemType = problemType ?? undefined;
     values.extra = Object.fromEntries(Object.entries(object).filter(([key]) => !(key in fields) && !COMMON_JSON.has(key)));
     const config = finish(values, file);
     if (config.hiddenSize % config.numAttentionHeads !== 0) {
-      throw new ConfigFileError(file, `the hidden size ${config.hiddenSize} is not a multiple of the ${config.numAttentionHeads} attention heads`);
+      throw new FileFormatError(file, `the hidden size ${config.hiddenSize} is not a multiple of the ${config.numAttentionHeads} attention heads`);
     }
     return config;
   };

@@ -1,43 +1,31 @@
 /**
- * `lib/models`: BERT for sequence classification with Hugging Face parameter names (config,
- * presets, params, pure forward, loss), its model-directory I/O, and batch prediction.
+ * `lib/models`: encoder families (config fields with HF's defaults, parameters under Hugging
+ * Face names, a pure `encode`) in one table, task heads in another, and a model as family +
+ * config + head with a pure forward. No files, no tokenizers: `lib/pretrained` reads and writes
+ * model directories.
  */
+export { type BertConfig, BERT_FIELDS, BERT_PRESETS, type BertPreset, bert, bertPresetConfig, isBertPreset } from './bert.js';
+export { BERT_BLOCK_NAMES, type BlockNames, apply as applyDropout, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
+export { type EncoderRunOptions, type EncoderFamily, type EncoderInputs, type EncoderOutput, type FamilyArchitectures, type TokenizerKind, erased, paramGetter } from './family.js';
+export { FAMILIES, type FamilyName, familyNamed, familyOfModelType, supportedModelTypes } from './families.js';
+export { type Head, type HeadContext, type HeadRunOptions, classifierDropoutOf, firstToken, initHead, linearShapes } from './head.js';
+export { HEADS, type HeadKind, headOf } from './heads.js';
+export { CONFIG_LIMITS, type EncoderConfigBase, type FieldSpec, type FieldTable, configParser, configToJson, positiveInt, probability } from './hf-config.js';
+export { crossEntropyLoss } from './losses.js';
 export {
-  BERT_PRESETS,
-  type BertForwardOptions,
-  type BertHead,
-  type BertInputs,
-  type BertParams,
-  type BertPreset,
-  type BertSpec,
-  bertForward,
-  bertHeadShapes,
-  bertLoss,
-  bertParamShapes,
-  bertPresetConfig,
-  formatBertHead,
-  headDropoutOf,
-  initBertParam,
-  initBertParams,
-  isBertPreset,
+  type ForwardOptions,
+  type HeadSpec,
+  type HostParam,
+  type ModelParams,
+  type ModelSpec,
+  formatHead,
+  headParamShapes,
+  initModelParams,
+  isTokenHead,
+  modelForward,
+  modelParamShapes,
+  modelSpec,
   numLabelsOf,
-  parseBertHead,
-} from './bert.js';
-export {
-  DEFAULT_SEQ_LEN,
-  HEAD_CONFIG_FIELD,
-  type LoadBertOptions,
-  type LoadedBert,
-  SEQ_LEN_CONFIG_FIELD,
-  type SaveBertOptions,
-  type SeqLenChoice,
-  type SeqLenSource,
-  chooseSeqLen,
-  getBertParams,
-  loadBertParams,
-  putBertParams,
-  saveBertModel,
-  trainedSeqLenOf,
-} from './bert-files.js';
-export { MODELING_FILE, modelingFileSource, remoteCodeAutoMap } from './bert-remote-code.js';
-export { type BertPrediction, BertPredictor, type BertPredictorOptions } from './bert-predict.js';
+  parameterCount,
+  parseHead,
+} from './model.js';

@@ -5,3 +5,4 @@
  */
 export { type ComputeDType, DropoutStream, embedding, finfoMin, layerNormF32, linear, splitKey } from './layers.js';
 export { SeededRandom, constantValues, normalValues } from './init.js';
+export { type AttentionMaskInputs, type Rotary, type SelfAttentionOptions, ACTIVATIONS, activation, attentionBias, rotaryTables, selfAttention } from './attention.js';

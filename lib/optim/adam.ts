@@ -18,10 +18,10 @@
  */
 import { ops, type Tensor } from '../trace/index.js';
 import type { TensorSpec } from '../trace/index.js';
+import type { Optimizer as OptimizerInterface, OptimizerSettings, OptimizerUpdate, ParameterTree } from './optimizer.js';
 import { resolveLearningRate, type LearningRate } from './schedules.js';
 
-/** Parameters, gradients or moments keyed by Hugging Face parameter name (`bert.encoder.layer.0...`). */
-export type ParameterTree = Record<string, Tensor>;
+export type { ParameterTree } from './optimizer.js';
 
 /**
  * Optimizer state: completed updates (s32 scalar) and the two moment trees, keyed like the
@@ -54,26 +54,14 @@ export interface AdamOptions {
 }
 
 /** Result of one {@link Optimizer.update}. */
-export type AdamUpdate<P extends ParameterTree> = {
-  readonly params: P;
-  readonly state: AdamState;
-  /** The learning rate this update used (f32 scalar), for logging. */
-  readonly lr: Tensor;
-};
+export type AdamUpdate<P extends ParameterTree> = OptimizerUpdate<P, AdamState>;
 
-/** An optimizer whose `init` and `update` are traced functions (call them inside `jit`/`trace`). */
-export interface Optimizer {
+/** Adam or AdamW: an {@link OptimizerInterface} over {@link AdamState}, with its resolved settings. */
+export interface Optimizer extends OptimizerInterface<AdamState> {
   /** `adam` (L2 weight decay added to the gradient) or `adamw` (decoupled weight decay). */
   readonly kind: 'adam' | 'adamw';
   /** The resolved settings. */
   readonly settings: Readonly<Required<Omit<AdamOptions, 'lr'>>> & { readonly lr: LearningRate };
-  /** Zero moments shaped like `params`, step 0. Sync, traced; throws Error outside a trace. */
-  init(params: ParameterTree): AdamState;
-  /**
-   * One update of every parameter. Sync, traced; throws TypeError when `grads` or the state's
-   * moments do not have exactly the parameters' names, ShapeError when shapes differ.
-   */
-  update<P extends ParameterTree>(params: P, grads: ParameterTree, state: AdamState): AdamUpdate<P>;
 }
 
 /**
@@ -209,3 +197,8 @@ function requireSameNames(what: string, names: readonly string[], tree: Paramete
     throw new TypeError(`${what}: not keyed like the parameters (${parts.join('; ')})`);
   }
 }
+
+/** Adam from the table's settings (`torch.optim.Adam`). Sync; throws as {@link adam}. */
+export const adamFromSettings = (settings: OptimizerSettings): Optimizer => adam(settings);
+/** AdamW from the table's settings (`torch.optim.AdamW`). Sync; throws as {@link adamw}. */
+export const adamwFromSettings = (settings: OptimizerSettings): Optimizer => adamw(settings);

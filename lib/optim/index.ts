@@ -21,5 +21,7 @@ export {
   type Optimizer,
   type ParameterTree,
 } from './adam.js';
+export { type Optimizer as AnyOptimizer, type OptimizerSettings, type OptimizerState, type OptimizerUpdate } from './optimizer.js';
+export { OPTIMIZERS, type OptimizerName, makeOptimizer } from './optimizers.js';
 export { constantSchedule, linearSchedule, resolveLearningRate, type LearningRate, type LearningRateSchedule, type ScheduleOptions } from './schedules.js';
 export { clipGradNorm, globalNorm, type ClippedGradients } from './clipping.js';

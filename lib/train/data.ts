@@ -10,7 +10,7 @@
  *     data.train.count;       // 1312 rows, data.validation.count 328
  *     data.labels.id2label;   // ['Negative', 'Neutral', 'Positive'] (sorted) unless a label2id covered them
  */
-import type { BertTokenizer } from '../data/bert-tokenizer.js';
+import type { ModelTokenizer } from '../pretrained/index.js';
 import { readTable, type Table, type TableFormat } from '../data/tables.js';
 
 /** Thrown for data that cannot be trained on: no rows, no labels, labels the model does not know. */
@@ -53,7 +53,7 @@ export interface TokenizedExamples {
 /** Options of {@link prepareTrainingData}. */
 export interface PrepareOptions extends MapLabelsOptions {
   /** The tokenizer of the model. */
-  readonly tokenizer: BertTokenizer;
+  readonly tokenizer: ModelTokenizer;
   /** Tokens per row, `[CLS]` and `[SEP]` included (at least 2): longer texts are truncated, shorter padded. */
   readonly seqLen: number;
   /** Fraction of the rows, taken from the END of the file, held out for validation (default 0; Keras `validation_split`). */
@@ -123,14 +123,16 @@ function fromLabel2id(label2id: Readonly<Record<string, number>>): LabelMapping 
 }
 
 /**
- * Tokenizes `texts` into `[N, seqLen]` rows (truncated, `[PAD]`-padded) with class ids
- * `labels` (zeros when omitted). Sync; throws RangeError when `seqLen` is not an integer of
- * at least 2 (room for `[CLS]` and `[SEP]`) or `labels` has another length than `texts`.
+ * Tokenizes `texts` (with second segments `pairs`, encoded as the tokenizer encodes pairs)
+ * into `[N, seqLen]` rows (truncated, padded) with class ids `labels` (zeros when omitted).
+ * Sync; throws RangeError when `seqLen` is not an integer of at least 2 (room for the special
+ * tokens) or `labels` or `pairs` has another length than `texts`.
  */
-export function tokenizeExamples(tokenizer: BertTokenizer, texts: readonly string[], seqLen: number, labels?: Int32Array): TokenizedExamples {
+export function tokenizeExamples(tokenizer: ModelTokenizer, texts: readonly string[], seqLen: number, labels?: Int32Array, pairs?: readonly string[]): TokenizedExamples {
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`seqLen must be an integer of at least 2 ([CLS] and [SEP]), got ${seqLen}`);
   if (labels !== undefined && labels.length !== texts.length) throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
-  const batch = tokenizer.encodeBatch(texts, { maxLength: seqLen });
+  if (pairs !== undefined && pairs.length !== texts.length) throw new RangeError(`${texts.length} texts but ${pairs.length} second segments (pairs)`);
+  const batch = tokenizer.encodeBatch(texts, { maxLength: seqLen, ...(pairs ? { pairs } : {}) });
   return {
     count: texts.length,
     seqLen,

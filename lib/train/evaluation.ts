@@ -3,15 +3,14 @@
  * over examples in file order; the last partial batch is padded, never recompiled. Loss,
  * accuracy and macro-F1 are computed on the host from the logits (in float64).
  */
-import type { BertParams, BertSpec } from '../models/bert.js';
-import { putBertParams } from '../models/bert-files.js';
+import { type ModelParams, type ModelSpec, numLabelsOf } from '../models/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
 import { argmaxRows, classificationReport } from './metrics.js';
 import { makeEvalStep } from './programs.js';
-import type { ModelState } from './model-state.js';
+import { type ModelState, disposeAll, putParams } from './model-state.js';
 
 /** Results of one evaluation. */
 export interface Evaluation {
@@ -37,9 +36,9 @@ export class EvalRunner implements Disposable {
   readonly #labels: number;
 
   /** Sync; nothing is compiled until the first call. */
-  constructor(host: EvalHost, spec: BertSpec) {
+  constructor(host: EvalHost, spec: ModelSpec) {
     this.#host = host;
-    this.#labels = spec.config.labels?.length ?? 2;
+    this.#labels = numLabelsOf(spec.config);
     const { replicas, stepsPerExecution, precision } = host.config;
     this.#program = jit(makeEvalStep(spec, stepsPerExecution, precision), { runtime: host.runtime, replicas, name: 'eval' });
   }
@@ -56,7 +55,7 @@ export class EvalRunner implements Disposable {
    * Logits [N, labels] of `examples` with the parameters on each replica's device. Async.
    * @throws PjrtError from the runtime.
    */
-  async logits(params: readonly BertParams<DeviceArray>[], examples: TokenizedExamples): Promise<Float32Array> {
+  async logits(params: readonly ModelParams<DeviceArray>[], examples: TokenizedExamples): Promise<Float32Array> {
     const { runtime, config } = this.#host;
     const labels = this.#labels;
     const out = new Float32Array(examples.count * labels);
@@ -127,12 +126,12 @@ export function scoreLogits(logits: Float32Array, labels: Int32Array, classes: n
  */
 export async function evaluateExamples(host: EvalHost, model: ModelState, examples: TokenizedExamples): Promise<Evaluation> {
   const runner = new EvalRunner(host, model.spec);
-  const params = await Promise.all(Array.from({ length: host.config.replicas }, (_, r) => putBertParams(host.runtime, model.params, r)));
+  const params = await Promise.all(Array.from({ length: host.config.replicas }, (_, r) => putParams(host.runtime, model.params, r)));
   try {
     const logits = await runner.logits(params, examples);
-    return { ...scoreLogits(logits, examples.labels, model.spec.config.labels?.length ?? 2), logits };
+    return { ...scoreLogits(logits, examples.labels, numLabelsOf(model.spec.config)), logits };
   } finally {
     runner.dispose();
-    for (const replica of params) for (const array of Object.values(replica)) array.dispose();
+    for (const replica of params) disposeAll(replica);
   }
 }

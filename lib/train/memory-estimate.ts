@@ -11,7 +11,7 @@
  * Parameters cost 4 copies (weights, gradients, two Adam moments) in f32.
  */
 import os from 'node:os';
-import type { BertConfig } from '../io/index.js';
+import type { EncoderConfigBase } from '../models/index.js';
 import { formatBytes } from '../io/output-dir.js';
 import type { Runtime } from '../runtime/index.js';
 
@@ -39,7 +39,7 @@ export interface TrainMemoryShape {
 }
 
 /** The estimate for `config` and `shape` (see the module comment). Sync; never throws. */
-export function estimateTrainMemory(config: BertConfig, shape: TrainMemoryShape): TrainMemoryEstimate {
+export function estimateTrainMemory(config: EncoderConfigBase, shape: TrainMemoryShape): TrainMemoryEstimate {
   const { hiddenSize: h, intermediateSize: i, numAttentionHeads: heads, numHiddenLayers: layers } = config;
   const s = shape.seqLen;
   const perExampleLayer = shape.activationBytes * s * (8 * h + 3 * i) + 4 * 3 * heads * s * s;

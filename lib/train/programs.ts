@@ -9,8 +9,8 @@
  *   labels  s32 [K*A, m]      weights f32 [K*A, m] (0 for padding examples)
  *   keys    u32 [K*A, m, 2]   one dropout key per example (see `SlabBatcher.dropoutKeys`)
  */
-import { bertForward, bertLoss, numLabelsOf, type BertSpec } from '../models/bert.js';
-import type { AdamState, Optimizer } from '../optim/adam.js';
+import { type ModelSpec, crossEntropyLoss, modelForward, numLabelsOf } from '../models/index.js';
+import type { AnyOptimizer, OptimizerState } from '../optim/index.js';
 import { clipGradNorm } from '../optim/clipping.js';
 import { ops, valueAndGrad, type Tensor } from '../trace/index.js';
 
@@ -38,8 +38,8 @@ export type TrainMetricsTensors = {
 
 /** Settings baked into the train program. */
 export interface TrainProgramOptions {
-  spec: BertSpec;
-  optimizer: Optimizer;
+  spec: ModelSpec;
+  optimizer: AnyOptimizer;
   replicas: number;
   /** Optimizer steps per call (K). */
   steps: number;
@@ -71,7 +71,7 @@ function acrossReplicas(x: Tensor, replicas: number): Tensor {
  */
 export function makeTrainStep(options: TrainProgramOptions) {
   const { spec, optimizer, replicas, steps, accumulation, clipNorm, computeDtype, dropout } = options;
-  return (params: Record<string, Tensor>, state: AdamState, slab: SlabTensors) => {
+  return (params: Record<string, Tensor>, state: OptimizerState, slab: SlabTensors) => {
     const zero = ops.zeros([], 'f32');
     const init: TrainCarry = { params, state, metrics: { lossSum: zero, correct: zero, examples: zero } };
     const body = (k: Tensor, carry: TrainCarry): TrainCarry => {
@@ -96,8 +96,8 @@ export function makeTrainStep(options: TrainProgramOptions) {
         const weights = row(slab.weights, index);
         const key = row(slab.keys, index);
         const loss = (p: Record<string, Tensor>) => {
-          const logits = bertForward(spec, p, micro, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
-          return [bertLoss(logits, labels, weights, count), logits] as const;
+          const logits = modelForward(spec, p, micro, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
+          return [crossEntropyLoss(logits, labels, weights, count), logits] as const;
         };
         const [[value, logits], g] = valueAndGrad(loss, { hasAux: true })(carry.params);
         grads = grads ? ops.mapTensors(ops.add, grads, g) : g;
@@ -110,7 +110,7 @@ export function makeTrainStep(options: TrainProgramOptions) {
       const updated = optimizer.update(carry.params, clipped, carry.state);
       return {
         params: updated.params,
-        state: { step: updated.state.step, m: updated.state.m, v: updated.state.v },
+        state: updated.state,
         metrics: {
           lossSum: ops.add(carry.metrics.lossSum, acrossReplicas(lossSum, replicas)),
           correct: ops.add(carry.metrics.correct, acrossReplicas(correct, replicas)),
@@ -130,7 +130,8 @@ export function makeTrainStep(options: TrainProgramOptions) {
 /** The state threaded through the K steps of the train program (a type alias, so it is a Tree). */
 export type TrainCarry = {
   params: Record<string, Tensor>;
-  state: { step: Tensor; m: Record<string, Tensor>; v: Record<string, Tensor> };
+  /** The optimizer's state, an opaque tree. */
+  state: OptimizerState;
   metrics: TrainMetricsTensors;
 };
 
@@ -139,7 +140,7 @@ export type TrainCarry = {
  * the token fields and `steps` of the slab are read; rows of steps beyond `steps` (padding of
  * the last call) are left zero without being computed. Sync; traced.
  */
-export function makeEvalStep(spec: BertSpec, steps: number, computeDtype: 'f32' | 'bf16') {
+export function makeEvalStep(spec: ModelSpec, steps: number, computeDtype: 'f32' | 'bf16') {
   return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds' | 'steps'>) => {
     const [, batch] = slab.inputIds.shape as [number, number];
     const labels = numLabelsOf(spec.config);
@@ -147,7 +148,7 @@ export function makeEvalStep(spec: BertSpec, steps: number, computeDtype: 'f32' 
     const [, all] = ops.whileLoop<[Tensor, Tensor]>(
       ([k]) => ops.less(k, ops.minimum(slab.steps, steps)),
       ([k, all]) => {
-        const logits = bertForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
+        const logits = modelForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
         return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, labels]), [k, 0, 0])];
       },
       [ops.zeros([], 's32'), init],

@@ -13,10 +13,9 @@
 import path from 'node:path';
 import { BertTokenizer } from '../data/bert-tokenizer.js';
 import type { Table } from '../data/tables.js';
-import { readBertConfig } from '../io/hf-config.js';
 import { OutputDirLock } from '../io/output-dir.js';
-import { bertPresetConfig, initBertParams, isBertPreset, numLabelsOf, parseBertHead, type BertSpec } from '../models/bert.js';
-import { chooseSeqLen, loadBertParams, saveBertModel, type SeqLenChoice } from '../models/bert-files.js';
+import { FAMILIES, bertPresetConfig, initModelParams, isBertPreset, modelSpec, numLabelsOf } from '../models/index.js';
+import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loadModelTokenizer, readModelConfig, saveModelDir, tokenizerWriter } from '../pretrained/index.js';
 import { compileCacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { claimOutputDir } from './checkpoint.js';
@@ -26,6 +25,7 @@ import { evaluateExamples, type Evaluation } from './evaluation.js';
 import { argmaxRows, softmaxRows } from './metrics.js';
 import type { ModelState } from './model-state.js';
 import { progressReporter } from './progress.js';
+import type { Prediction } from './predictor.js';
 import { TrainingRun } from './training-run.js';
 
 /** Labelled texts. */
@@ -47,17 +47,11 @@ export interface FitOptions {
 /** What {@link Trainer.create} accepts: the config, plus a vocabulary for presets. */
 export type TrainerOptions = TrainerConfigInput & {
   /** Tokenizer to use (default: the model directory's). Required for presets unless `vocab` is given. */
-  tokenizer?: BertTokenizer;
+  tokenizer?: ModelTokenizer;
   /** Vocabulary for a preset model (an uncased BERT tokenizer is built over it). */
   vocab?: readonly string[];
 };
 
-/** One prediction. */
-export interface Prediction {
-  label: string;
-  probabilities: number[];
-  logits: number[];
-}
 
 export type { ModelState } from './model-state.js';
 
@@ -70,7 +64,7 @@ export class Trainer implements Disposable {
   /** The runtime the programs run on. */
   readonly runtime: Runtime;
   /** The tokenizer of the model. */
-  readonly tokenizer: BertTokenizer;
+  readonly tokenizer: ModelTokenizer;
   /**
    * `config.seqLen` and where it came from: asked for, the length a model directory was trained
    * at (config.json `pjrt_bert_seq_len`), or the default 128 capped at max_position_embeddings.
@@ -81,7 +75,7 @@ export class Trainer implements Disposable {
   readonly #outLock: OutputDirLock | undefined;
   #fitted = false;
 
-  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: BertTokenizer, modelDir: string | undefined, seqLenChoice: SeqLenChoice, outLock: OutputDirLock | undefined) {
+  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: ModelTokenizer, modelDir: string | undefined, seqLenChoice: SeqLenChoice, outLock: OutputDirLock | undefined) {
     this.config = config;
     this.runtime = runtime;
     this.tokenizer = tokenizer;
@@ -108,10 +102,9 @@ export class Trainer implements Disposable {
     if (!tokenizer && preset) {
       throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
     }
-    tokenizer ??= await BertTokenizer.fromPretrained(config.model);
-    const configFile = path.join(config.model, 'config.json');
-    const modelConfig = preset ? bertPresetConfig(config.model) : await readBertConfig(configFile);
-    const seqLenChoice = chooseSeqLen(modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);
+    const { family, config: modelConfig, file: configFile } = preset ? { family: FAMILIES.bert, config: bertPresetConfig(config.model), file: `preset ${config.model}` } : await readModelConfig(config.model);
+    tokenizer ??= await loadModelTokenizer(config.model, family, modelConfig);
+    const seqLenChoice = chooseSeqLen(family, modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);
     config = { ...config, seqLen: seqLenChoice.seqLen };
     // The output directory is checked and locked before any long work, so a bad --out or a
     // second run into the same one fails at once.
@@ -150,24 +143,23 @@ export class Trainer implements Disposable {
       }
       return this.#model;
     }
-    const head = parseBertHead(this.config.head);
     let state: ModelState;
     if (this.#modelDir) {
       // The default head ('linear') lets the directory say which head it has (pjrt_bert_head).
-      const loaded = await loadBertParams(this.#modelDir, { labels, head: this.config.head === 'linear' ? undefined : head, seed: this.config.seed });
+      const loaded = await loadModelDir(this.#modelDir, { labels, head: this.config.head === 'linear' ? undefined : this.config.head, seed: this.config.seed });
       state = { spec: loaded.spec, params: loaded.params };
     } else {
-      const config = bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabulary.tokens.length, labels });
-      const spec: BertSpec = { config, head };
-      state = { spec, params: initBertParams(spec, this.config.seed) };
+      const spec = modelSpec(FAMILIES.bert, bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabSize, labels }), this.config.head);
+      state = { spec, params: initModelParams(spec, this.config.seed) };
     }
     const rate = this.config.dropout;
     if (rate !== undefined) {
       const c = state.spec.config;
       state.spec = { ...state.spec, config: { ...c, hiddenDropoutProb: rate, attentionProbsDropoutProb: rate, classifierDropout: rate } };
     }
-    if (state.spec.config.maxPositionEmbeddings < this.config.seqLen) {
-      throw new DataError(`seqLen ${this.config.seqLen} is over the model's max_position_embeddings ${state.spec.config.maxPositionEmbeddings}; use --seq-len ${state.spec.config.maxPositionEmbeddings} or less`);
+    const positions = state.spec.family.maxSequenceLength(state.spec.config);
+    if (positions < this.config.seqLen) {
+      throw new DataError(`seqLen ${this.config.seqLen} is over the model's max_position_embeddings ${positions}; use --seq-len ${positions} or less`);
     }
     this.#model = state;
     return state;
@@ -176,7 +168,7 @@ export class Trainer implements Disposable {
   /** The model's own label2id (from config.json), unless it is HF's placeholder LABEL_i. */
   async #modelLabel2id(): Promise<Record<string, number> | undefined> {
     if (!this.#modelDir) return undefined;
-    const config = await readBertConfig(path.join(this.#modelDir, 'config.json'));
+    const { config } = await readModelConfig(this.#modelDir);
     const labels = config.labels;
     if (!labels || labels.every((label, i) => label === `LABEL_${i}`)) return undefined;
     return Object.fromEntries(labels.map((label, i) => [label, i]));
@@ -252,6 +244,7 @@ export class Trainer implements Disposable {
     const best = argmaxRows(logits, classes);
     return texts.map((_, i) => ({
       label: names[best[i]!]!,
+      labelId: best[i]!,
       probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
       logits: Array.from(logits.subarray(i * classes, (i + 1) * classes)),
     }));
@@ -260,7 +253,7 @@ export class Trainer implements Disposable {
   async #modelForInference(): Promise<ModelState> {
     if (this.#model) return this.#model;
     if (!this.#modelDir) throw new Error(`model '${this.config.model}' is an untrained preset: call fit first`);
-    const config = await readBertConfig(path.join(this.#modelDir, 'config.json'));
+    const { config } = await readModelConfig(this.#modelDir);
     return this.#ensureModel(config.labels ?? Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`));
   }
 
@@ -271,7 +264,7 @@ export class Trainer implements Disposable {
   async save(dir: string): Promise<void> {
     const model = await this.#modelForInference();
     const trained = this.#fitted ? { seqLen: this.config.seqLen } : {};
-    await saveBertModel(dir, model.spec, model.params, { vocab: this.tokenizer.vocabulary.tokens, tokenizer: this.tokenizer.settings, ...trained });
+    await saveModelDir(dir, model.spec, model.params, { writeTokenizer: tokenizerWriter(this.tokenizer), ...trained });
   }
 
   /** Releases the runtime, everything compiled, and the lock on the output directory. Sync. */

@@ -3,33 +3,30 @@
  * each call of the train program), the loop over calls and epochs, validation, early
  * stopping, checkpoints and exact resume.
  */
-import type { BertTokenizer } from '../data/bert-tokenizer.js';
+import { probeWritableDir } from '../io/output-dir.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
-import { getBertParams, loadBertParams, putBertParams, saveBertModel } from '../models/bert-files.js';
-import { formatBertHead, headDropoutOf, type BertParams } from '../models/bert.js';
-import { adam, adamw } from '../optim/adam.js';
-import { constantSchedule, linearSchedule } from '../optim/schedules.js';
+import { type HostParam, type ModelParams, parameterCount } from '../models/index.js';
+import { type AnyOptimizer, constantSchedule, linearSchedule, makeOptimizer } from '../optim/index.js';
+import { loadModelDir, saveModelDir, tokenizerWriter, type ModelTokenizer } from '../pretrained/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
-import { jit, type JitFunction } from '../trace/index.js';
+import { jit, type JitFunction, type Tree } from '../trace/index.js';
 import type { EpochMetrics, TrainerConfig } from './config.js';
 import { exportCheckpoint, findCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
 import { DataError, type TokenizedExamples } from './data.js';
 import { SlabBatcher, type DataPosition, type ReplicaSlab } from './data-batches.js';
 import { EvalRunner, scoreLogits } from './evaluation.js';
 import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memory-estimate.js';
-import { probeWritableDir } from '../io/output-dir.js';
+import { type ModelState, disposeAll, getParams, putParams } from './model-state.js';
+import { disposeState, optimizerStateToHost, placeOptimizerState } from './optimizer-state.js';
 import type { ProgressReporter } from './progress.js';
 import { makeTrainStep } from './programs.js';
-import type { ModelState } from './model-state.js';
 
 /** What a run needs from its Trainer. */
 export interface RunHost {
   readonly config: TrainerConfig;
   readonly runtime: Runtime;
-  readonly tokenizer: BertTokenizer;
+  readonly tokenizer: ModelTokenizer;
 }
-
-type DeviceState = { step: DeviceArray; m: Record<string, DeviceArray>; v: Record<string, DeviceArray> };
 
 /** Settings that must be equal to resume a run from its checkpoint. */
 function fingerprint(config: TrainerConfig, trainCount: number): Record<string, unknown> {
@@ -47,14 +44,15 @@ export class TrainingRun implements Disposable {
   readonly #batcher: SlabBatcher;
   readonly #program: JitFunction<ReturnType<typeof makeTrainStep>>;
   readonly #eval: EvalRunner;
-  #params: BertParams<DeviceArray>[] = [];
+  #params: ModelParams<DeviceArray>[] = [];
   /** The parameters when nothing was placed on the devices (a finished run's checkpoint). */
-  #finalParams: BertParams<HostTensor<'f32'>> | undefined;
+  #finalParams: ModelParams<HostParam> | undefined;
+  readonly #optimizer: AnyOptimizer;
   /** Whether `out` holds a checkpoint of this run (resumed from, or written). */
   #checkpointed = false;
   /** Parameters of the model (for the disk-space check). */
   readonly #parameterCount: number;
-  #state: DeviceState[] = [];
+  #state: Tree<DeviceArray>[] = [];
 
   /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
   constructor(host: RunHost, model: ModelState, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
@@ -68,10 +66,10 @@ export class TrainingRun implements Disposable {
     this.#batcher = new SlabBatcher(train, { globalBatchSize: c.batchSize, replicas: c.replicas, stepsPerCall: c.stepsPerExecution, shuffle: c.shuffle, seed: c.seed });
     const totalSteps = c.epochs * this.#batcher.stepsPerEpoch;
     const lr = c.schedule === 'linear' ? linearSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps, totalSteps }) : constantSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps });
-    const optimizer = (c.optimizer === 'adam' ? adam : adamw)({ lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
+    const optimizer = makeOptimizer(c.optimizer, { lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
+    this.#optimizer = optimizer;
     const mc = model.spec.config;
-    const dropout = mc.hiddenDropoutProb > 0 || mc.attentionProbsDropoutProb > 0 || headDropoutOf(mc) > 0;
-    const parameters = Object.values(model.params).reduce((sum, tensor) => sum + tensor.data.length, 0);
+    const parameters = parameterCount(model.spec);
     const cpu = host.runtime.platformName.toLowerCase() === 'cpu';
     const estimate = estimateTrainMemory(mc, {
       parameters,
@@ -82,7 +80,7 @@ export class TrainingRun implements Disposable {
     });
     checkTrainMemory(estimate, deviceMemoryLimit(host.runtime), { batchSize: c.batchSize, seqLen: train.seqLen, device: host.runtime.platformName });
     this.#parameterCount = parameters;
-    const step = makeTrainStep({ spec: model.spec, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout });
+    const step = makeTrainStep({ spec: model.spec, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout: true });
     this.#program = jit(step, { runtime: host.runtime, replicas: c.replicas, donateArgnums: [0, 1], name: 'train' });
     this.#eval = new EvalRunner({ runtime: host.runtime, config: c }, model.spec);
   }
@@ -92,23 +90,11 @@ export class TrainingRun implements Disposable {
     return this.#program.compileCount + this.#eval.compileCount;
   }
 
-  /** Puts parameters and optimizer state on every replica's device. */
-  async #place(params: BertParams<HostTensor<'f32'>>, moments: Map<string, HostTensor> | undefined, step: number): Promise<void> {
+  /** Puts parameters and optimizer state (fresh, or a checkpoint's) on every replica's device. */
+  async #place(params: ModelParams<HostParam>, saved?: { tensors: ReadonlyMap<string, HostTensor>; step: number }): Promise<void> {
     const { runtime, config } = this.#host;
-    for (let r = 0; r < config.replicas; r++) {
-      this.#params.push(await putBertParams(runtime, params, r));
-      const zerosOrSaved = async (prefix: 'm' | 'v') =>
-        Object.fromEntries(
-          await Promise.all(
-            Object.entries(params).map(async ([name, tensor]) => {
-              const saved = moments?.get(`${prefix}.${name}`);
-              if (moments && !saved) throw new Error(`the checkpoint's optimizer state lacks ${prefix}.${name}`);
-              return [name, await runtime.put((saved?.data as Float32Array | undefined) ?? new Float32Array(tensor.data.length), tensor.shape, { device: r })] as const;
-            }),
-          ),
-        );
-      this.#state.push({ step: await runtime.put(Int32Array.of(step), [], { device: r }), m: await zerosOrSaved('m'), v: await zerosOrSaved('v') });
-    }
+    for (let r = 0; r < config.replicas; r++) this.#params.push(await putParams(runtime, params, r));
+    this.#state = await placeOptimizerState(runtime, this.#optimizer, this.#params, saved);
   }
 
   /** One replica's slab as device arrays, reshaped for gradient accumulation, with dropout keys. */
@@ -132,9 +118,9 @@ export class TrainingRun implements Disposable {
   }
 
   /** The current parameters (replica 0's) on the host. Async. */
-  async hostParams(): Promise<BertParams<HostTensor<'f32'>>> {
+  async hostParams(): Promise<ModelParams<HostParam>> {
     if (this.#finalParams) return this.#finalParams;
-    return getBertParams(this.#params[0]!);
+    return getParams(this.#params[0]!);
   }
 
   /**
@@ -161,7 +147,7 @@ export class TrainingRun implements Disposable {
     if (out) {
       // A checkpoint holds the weights and two Adam moments (f32); the last two are kept, and
       // the first run must have room for both (plus best/ when kept).
-      const checkpointBytes = 12 * this.#parameterCount;
+      const checkpointBytes = 12 * this.#parameterCount; // weights + Adam's two moments, f32
       await probeWritableDir(out, { bytesNeeded: checkpointBytes * (found.checkpoint ? 1 : 2) + (config.keepBest ? 4 * this.#parameterCount : 0) });
     }
     for (const note of found.notes) this.#reporter.message(`${out}: ${note}`);
@@ -181,15 +167,14 @@ export class TrainingRun implements Disposable {
       if (json.finished || resumeAt.epoch >= config.epochs) {
         const why = json.finished && resumeAt.epoch < config.epochs ? `it stopped early at epoch ${history.at(-1)?.epoch ?? resumeAt.epoch}` : `all ${config.epochs} epoch(s) are trained`;
         this.#reporter.message(`${out} is already complete (${why}, step ${json.step}); nothing to train. Use a new --out to train again.`);
-        const loaded = await loadBertParams(saved.dir, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
-        this.#finalParams = loaded.params;
+        this.#finalParams = (await loadModelDir(saved.dir, { labels: json.labels, head: this.#model.spec.head })).params;
         return history;
       }
-      const loaded = await loadBertParams(saved.dir, { labels: json.labels, head: formatBertHead(this.#model.spec.head) });
-      await this.#place(loaded.params, saved.state.optimizer, json.step);
+      const loaded = await loadModelDir(saved.dir, { labels: json.labels, head: this.#model.spec.head });
+      await this.#place(loaded.params, { tensors: saved.state.optimizer, step: json.step });
       this.#reporter.message(`resuming ${out} from step ${json.step} (epoch ${resumeAt.epoch + 1} of ${config.epochs})`);
     } else {
-      await this.#place(this.#model.params, undefined, 0);
+      await this.#place(this.#model.params);
     }
     let position: DataPosition = this.#batcher.positionAt(json.step);
     let firstCall = true;
@@ -216,8 +201,8 @@ export class TrainingRun implements Disposable {
         const results = await this.#program.replicated(args);
         const finished = performance.now();
         for (const [, , tensors] of args) for (const array of Object.values(tensors)) array.dispose();
-        this.#params = results.map((result) => result.params as BertParams<DeviceArray>);
-        this.#state = results.map((result) => result.state as DeviceState);
+        this.#params = results.map((result) => result.params as ModelParams<DeviceArray>);
+        this.#state = results.map((result) => (result as { state: unknown }).state as Tree<DeviceArray>);
         const metrics = results[0]!.metrics as Record<'lossSum' | 'correct' | 'examples', DeviceArray>;
         const [callLoss, callCorrect, callExamples] = await Promise.all([metrics.lossSum, metrics.correct, metrics.examples].map(async (array) => ((await array.toHost()) as Float32Array)[0]!));
         for (const result of results) for (const array of Object.values(result.metrics as Record<string, DeviceArray>)) array.dispose();
@@ -285,14 +270,10 @@ export class TrainingRun implements Disposable {
 
   async #checkpoint(out: string, json: TrainerStateJson, history: readonly EpochMetrics[], isBest: boolean): Promise<void> {
     const params = await this.hostParams();
-    const state = this.#state[0]!;
-    const optimizer = new Map<string, HostTensor>();
-    for (const prefix of ['m', 'v'] as const) {
-      for (const [name, array] of Object.entries(state[prefix])) optimizer.set(`${prefix}.${name}`, { dtype: 'f32', shape: [...array.shape], data: (await array.toHost()) as Float32Array });
-    }
+    const optimizer = await optimizerStateToHost(this.#state[0]!);
     const { tokenizer, config } = this.#host;
     await writeCheckpoint(out, {
-      writeModel: (dir) => saveBertModel(dir, this.#model.spec, params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings, seqLen: config.seqLen }),
+      writeModel: (dir) => saveModelDir(dir, this.#model.spec, params, { writeTokenizer: tokenizerWriter(tokenizer), seqLen: config.seqLen }),
       state: { json, optimizer },
       metrics: history as unknown as Record<string, unknown>[],
       isBest,
@@ -302,11 +283,8 @@ export class TrainingRun implements Disposable {
 
   /** Frees the device state and compiled programs. Sync. */
   dispose(): void {
-    for (const params of this.#params) for (const array of Object.values(params)) array.dispose();
-    for (const state of this.#state) {
-      state.step.dispose();
-      for (const array of [...Object.values(state.m), ...Object.values(state.v)]) array.dispose();
-    }
+    for (const params of this.#params) disposeAll(params);
+    for (const state of this.#state) disposeState(state);
     this.#program.dispose();
     this.#eval.dispose();
   }
