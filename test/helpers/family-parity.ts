@@ -1,0 +1,172 @@
+/**
+ * The parity suite every encoder family runs against transformers (test/reference/
+ * family_reference.py), on tiny random models that transformers builds at test time:
+ *   - logits of the loaded directory within 1e-5 (relative to the largest logit);
+ *   - the loss and the gradient of every parameter within 1e-4;
+ *   - saved by us, the directory loads in the Auto class with nothing missing or unexpected and
+ *     gives the same logits (1e-4);
+ *   - bf16 runs and stays near f32;
+ *   - with a tokenizer: 20 AdamW steps of the Trainer within 1e-4 of the distance moved against
+ *     a PyTorch loop, and 4 replicas giving 1 replica's parameters up to rounding.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+
+import { readSafetensors, toFloat32 } from '../../lib/io/index.js';
+import { type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, modelForward } from '../../lib/models/index.js';
+import { loadModelDir, saveModelDir } from '../../lib/pretrained/index.js';
+import type { DeviceArray, Runtime } from '../../lib/runtime/index.js';
+import { jit, valueAndGrad, type Tensor } from '../../lib/trace/index.js';
+import { putParams } from '../../lib/train/model-state.js';
+import { runPythonJson } from '../reference/python.js';
+
+/** One family's case: a tiny config and the batch to run. */
+export interface FamilyCase {
+  /** Test label, e.g. `roberta`. */
+  readonly name: string;
+  /** HF model_type. */
+  readonly modelType: string;
+  /** HF config fields (snake_case), sizes tiny. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Tokens per row and the real length of each row (the rest is padding). */
+  readonly seqLen: number;
+  readonly lengths: readonly number[];
+  /** Whether the family takes token type ids (segment B in the second half of row 0). */
+  readonly tokenTypes: boolean;
+  /** Ids of real tokens start here (above the special tokens), below `config.vocab_size`. */
+  readonly firstId?: number;
+  /** The architecture HF should report for our saved directory. */
+  readonly architecture: string;
+}
+
+/** A batch as the Python side takes it (rows of ids). */
+export interface Batch {
+  input_ids: number[][];
+  attention_mask: number[][];
+  token_type_ids?: number[][];
+}
+
+/** A deterministic batch of `lengths` real tokens per row, padded with `pad`. */
+export function makeBatch(familyCase: FamilyCase, pad: number): Batch {
+  let state = 12345;
+  const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31), state);
+  const vocab = familyCase.config.vocab_size as number;
+  const first = familyCase.firstId ?? 5;
+  const batch: Batch = { input_ids: [], attention_mask: [] };
+  if (familyCase.tokenTypes) batch.token_type_ids = [];
+  familyCase.lengths.forEach((length, row) => {
+    batch.input_ids.push(Array.from({ length: familyCase.seqLen }, (_, i) => (i < length ? first + (next() % (vocab - first)) : pad)));
+    batch.attention_mask.push(Array.from({ length: familyCase.seqLen }, (_, i) => (i < length ? 1 : 0)));
+    batch.token_type_ids?.push(Array.from({ length: familyCase.seqLen }, (_, i) => (row === 0 && i >= length / 2 && i < length ? 1 : 0)));
+  });
+  return batch;
+}
+
+/** max |a - b| / max |b|. */
+export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+async function putBatch(rt: Runtime, batch: Batch): Promise<{ inputIds: DeviceArray; attentionMask: DeviceArray; tokenTypeIds?: DeviceArray }> {
+  const shape = [batch.input_ids.length, batch.input_ids[0]!.length];
+  const put = (rows: number[][]) => rt.put(Int32Array.from(rows.flat()), shape);
+  return { inputIds: await put(batch.input_ids), attentionMask: await put(batch.attention_mask), ...(batch.token_type_ids ? { tokenTypeIds: await put(batch.token_type_ids) } : {}) };
+}
+
+/** Our logits for host params and a batch, flat, and their shape. */
+export async function ourLogits(rt: Runtime, spec: ModelSpec, params: ModelParams<HostParam>, batch: Batch, computeDtype: 'f32' | 'bf16' = 'f32'): Promise<Float32Array> {
+  const forward = jit((p: Record<string, Tensor>, inputs: Record<string, Tensor>) => modelForward(spec, p, inputs as never, { train: false, computeDtype }), { runtime: rt });
+  const out = (await forward(await putParams(rt, params), await putBatch(rt, batch))) as DeviceArray;
+  forward.dispose();
+  return (await out.toHost()) as Float32Array;
+}
+
+/**
+ * Runs the suite's forward, gradient, save and bf16 checks of `familyCase` as subtests of `t`.
+ * Async; the Python reference runs once for all of them.
+ */
+export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), `pjrt-bert-${familyCase.name}-`));
+  const dir = path.join(work, 'reference');
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const labelCount = (familyCase.config.num_labels as number | undefined) ?? 2;
+  const labels = familyCase.lengths.map((_, i) => i % labelCount);
+  const reference = await runPythonJson<{ logits: number[][]; loss: number; class: string }>('family_reference.py', ['random', dir], {
+    model_type: familyCase.modelType,
+    config: familyCase.config,
+    seed: 7,
+    task: 'sequence',
+    labels,
+    ...batch,
+  });
+
+  const loaded = await loadModelDir(dir);
+  await t.test(`${familyCase.name}: the directory loads with every tensor used`, async (t) => {
+    t.equal(loaded.spec.family.modelTypes.includes(familyCase.modelType), true, `family ${loaded.spec.family.name}`);
+    t.same(loaded.initialized, [], 'nothing initialised fresh');
+    t.same(loaded.unused, [], 'every tensor used');
+  });
+
+  await t.test(`${familyCase.name}: logits match transformers`, async (t) => {
+    const logits = await ourLogits(rt, loaded.spec, loaded.params, batch);
+    const diff = relativeDiff(logits, reference.logits.flat());
+    t.ok(diff <= 1e-5, `max relative logit difference ${diff.toExponential(2)} (bound 1e-5)`);
+  });
+
+  await t.test(`${familyCase.name}: loss and every gradient match transformers`, async (t) => {
+    const step = jit(
+      valueAndGrad((p: Record<string, Tensor>, inputs: Record<string, Tensor>, y: Tensor) => crossEntropyLoss(modelForward(loaded.spec, p, inputs as never, { train: false }), y)),
+      { runtime: rt },
+    );
+    const [loss, grads] = (await step(await putParams(rt, loaded.params), await putBatch(rt, batch), await rt.put(Int32Array.from(labels), [labels.length]))) as [DeviceArray, Record<string, DeviceArray>];
+    step.dispose();
+    const ourLoss = ((await loss.toHost()) as Float32Array)[0]!;
+    t.ok(Math.abs(ourLoss - reference.loss) <= 1e-5 * Math.abs(reference.loss), `loss ${ourLoss} vs ${reference.loss}`);
+    const expected = (await readSafetensors(path.join(dir, 'grads.safetensors'))).tensors;
+    const scale = Math.max(...[...expected.values()].map((g) => Math.max(...Array.from(toFloat32(g), Math.abs))));
+    let worst = 0;
+    let worstName = '';
+    for (const [hfName, tensor] of expected) {
+      const name = loaded.spec.family.normalizeName(hfName) ?? hfName;
+      const ours = grads[name];
+      if (!ours) {
+        t.fail(`no gradient for ${name}`);
+        continue;
+      }
+      const want = toFloat32(tensor);
+      const got = (await ours.toHost()) as Float32Array;
+      const norm = Math.max(...Array.from(want, Math.abs));
+      // A gradient that is exactly zero in theory (a key bias: softmax ignores a shift shared
+      // by all keys) is rounding noise on both sides: compare it with the global scale.
+      const diff = norm <= 1e-6 * scale ? Math.max(...Array.from(got, Math.abs)) / scale : relativeDiff(got, want);
+      if (diff > worst) [worst, worstName] = [diff, name];
+    }
+    t.ok(worst <= 1e-4, `max gradient relative error ${worst.toExponential(2)} (${worstName}; bound 1e-4)`);
+  });
+
+  await t.test(`${familyCase.name}: saved by us, transformers' Auto class loads it with the same logits`, async (t) => {
+    const saved = path.join(work, 'saved');
+    await saveModelDir(saved, loaded.spec, loaded.params, { writeTokenizer: async () => undefined });
+    const back = await runPythonJson<{ class: string; logits: number[][]; missing: string[]; unexpected: string[]; mismatched: string[] }>('family_reference.py', ['logits', saved], { task: 'sequence', ...batch });
+    t.equal(back.class, familyCase.architecture);
+    t.same([back.missing, back.unexpected, back.mismatched], [[], [], []], 'nothing missing, unexpected or mismatched');
+    const diff = relativeDiff(back.logits.flat(), reference.logits.flat());
+    t.ok(diff <= 1e-4, `max relative logit difference ${diff.toExponential(2)} (bound 1e-4)`);
+  });
+
+  await t.test(`${familyCase.name}: bf16 runs, near f32`, async (t) => {
+    const logits = await ourLogits(rt, loaded.spec, loaded.params, batch, 'bf16');
+    t.ok(logits.every(Number.isFinite), 'finite');
+    const diff = relativeDiff(logits, reference.logits.flat());
+    t.ok(diff < 0.1, `bf16 vs f32 logits: ${diff.toExponential(2)} (bf16 has 8 bits of mantissa)`);
+  });
+}
