@@ -1,16 +1,17 @@
-// Hugging Face model directories: config.json validation, tokenizer files, reading the
-// MiniLM checkpoint, and saving a directory that Python transformers loads with
-// BertForSequenceClassification / BertTokenizer.from_pretrained.
+// Hugging Face model directories: config.json validation (the family picked by model_type),
+// tokenizer files, reading the MiniLM checkpoint, and saving a directory that Python
+// transformers loads with BertForSequenceClassification / BertTokenizer.from_pretrained.
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 
 import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
-import { parseBertConfig, readBertConfig } from '../lib/io/hf-config.js';
-import { readBertCheckpoint, saveBertModelDirectory } from '../lib/io/hf-model-dir.js';
 import { readTokenizerSettings } from '../lib/io/hf-tokenizer-files.js';
-import { type Tensor, makeTensor, toFloat32 } from '../lib/io/tensor.js';
+import { toFloat32 } from '../lib/io/tensor.js';
+import { openWeights } from '../lib/io/weights.js';
+import { bert } from '../lib/models/index.js';
+import { loadModelDir, readModelConfig, saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
 import { miniLmDir } from './reference/corpora.js';
 import { runPythonJson } from './reference/python.js';
 
@@ -18,7 +19,8 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-hf-'));
 const minilm = await miniLmDir();
 
 t.test('MiniLM config.json reads into a BertConfig', async (t) => {
-  const config = await readBertConfig(path.join(minilm, 'config.json'));
+  const { family, config } = await readModelConfig(minilm);
+  t.equal(family.name, 'bert');
   t.match(config, {
     vocabSize: 30522,
     hiddenSize: 384,
@@ -36,21 +38,21 @@ t.test('MiniLM config.json reads into a BertConfig', async (t) => {
 });
 
 t.test('bad configs are refused, naming the file and the fields', async (t) => {
-  const file = path.join(dir, 'config.json');
-  await writeFile(file, JSON.stringify({ model_type: 'bert', hidden_size: 64 }));
-  await t.rejects(readBertConfig(file), {
-    name: 'FileFormatError',
-    message: /config\.json: BERT config lacks required fields vocab_size, num_hidden_layers, num_attention_heads, intermediate_size/,
-  });
+  const configDir = path.join(dir, 'bad-config');
+  await mkdir(configDir, { recursive: true });
+  const file = path.join(configDir, 'config.json');
+  await writeFile(file, JSON.stringify({ model_type: 'bert', hidden_size: 64, num_attention_heads: 5 }));
+  await t.rejects(readModelConfig(configDir), { name: 'FileFormatError', message: /config\.json: the hidden size 64 is not a multiple of the 5 attention heads/ });
   const base = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 };
-  t.throws(() => parseBertConfig({ ...base, hidden_size: 'big' }, 'c.json'), /c\.json: invalid BERT config: hidden_size: /);
-  t.throws(() => parseBertConfig({ ...base, num_attention_heads: 3 }, 'c.json'), /c\.json: hidden_size 8 is not a multiple of num_attention_heads 3/);
-  t.throws(() => parseBertConfig({ ...base, model_type: 'gpt2' }, 'c.json'), /model_type is "gpt2"/);
-  t.throws(() => parseBertConfig({ ...base, id2label: { 0: 'a', 2: 'b' } }, 'c.json'), /id2label keys must be the class ids 0\.\.1/);
-  t.same(parseBertConfig({ ...base, id2label: { 1: 'pos', 0: 'neg' } }, 'c.json').labels, ['neg', 'pos']);
-  t.same(parseBertConfig({ ...base, num_labels: 3 }, 'c.json').labels, ['LABEL_0', 'LABEL_1', 'LABEL_2']);
+  t.throws(() => bert.parseConfig({ ...base, hidden_size: 'big' }, 'c.json'), /c\.json: invalid BERT config: hidden_size: must be a number/);
+  t.throws(() => bert.parseConfig({ ...base, model_type: 'gpt2' }, 'c.json'), /model_type is "gpt2"/);
+  t.throws(() => bert.parseConfig({ ...base, id2label: { 0: 'a', 2: 'b' } }, 'c.json'), /id2label keys must be the class ids 0\.\.1/);
+  t.same(bert.parseConfig({ ...base, id2label: { 1: 'pos', 0: 'neg' } }, 'c.json').labels, ['neg', 'pos']);
+  t.same(bert.parseConfig({ ...base, num_labels: 3 }, 'c.json').labels, ['LABEL_0', 'LABEL_1', 'LABEL_2']);
+  await writeFile(file, JSON.stringify({ ...base, model_type: 'gpt2' }));
+  await t.rejects(readModelConfig(configDir), { message: /config\.json: model_type "gpt2" is not supported \(supported: bert/ });
   await writeFile(file, '{ not json');
-  await t.rejects(readBertConfig(file), { message: /config\.json: invalid JSON/ });
+  await t.rejects(readModelConfig(configDir), { message: /config\.json: invalid JSON/ });
 });
 
 t.test('tokenizer settings: empty config means uncased with accent stripping', async (t) => {
@@ -69,31 +71,25 @@ t.test('tokenizer settings: empty config means uncased with accent stripping', a
 });
 
 t.test('reading the MiniLM checkpoint normalizes names to bert.*', async (t) => {
-  const checkpoint = await readBertCheckpoint(minilm);
-  t.ok(checkpoint.weightsFile.endsWith('model.safetensors'));
-  t.ok(checkpoint.tensors.has('bert.embeddings.word_embeddings.weight'));
-  t.ok(checkpoint.tensors.has('bert.encoder.layer.5.output.LayerNorm.bias'));
-  t.notOk([...checkpoint.tensors.keys()].some((name) => !name.startsWith('bert.')));
-  t.notOk(checkpoint.tensors.has('bert.embeddings.position_ids'), 'the position_ids buffer is dropped');
-  t.equal(checkpoint.tensors.size, 103);
-  await t.rejects(readBertCheckpoint(path.join(dir, 'empty-tokenizer')), { message: /config\.json: file not found/ });
+  const weights = await openWeights(minilm);
+  t.ok(weights.file.endsWith('model.safetensors'));
+  const loaded = await loadModelDir(minilm);
+  t.ok(loaded.params['bert.embeddings.word_embeddings.weight']);
+  t.ok(loaded.params['bert.encoder.layer.5.output.LayerNorm.bias']);
+  t.same(loaded.initialized, ['classifier.weight', 'classifier.bias'], 'a bare encoder gets a fresh head');
+  t.notOk([...weights.infos.keys()].some((name) => name.startsWith('bert.')), 'the file has bare names');
+  t.same(loaded.unused, [], 'the position_ids buffer is dropped, nothing else is left over');
+  await t.rejects(loadModelDir(path.join(dir, 'empty-tokenizer')), { message: /config\.json: file not found/ });
 });
 
 t.test('a saved directory loads in Python transformers with the same weights and tokens', async (t) => {
-  const checkpoint = await readBertCheckpoint(minilm);
+  const loaded = await loadModelDir(minilm, { labels: ['Negative', 'Positive', 'Neutral'], seed: 1 });
   const tokenizer = await BertTokenizer.fromPretrained(minilm);
-  const labels = ['Negative', 'Positive', 'Neutral'];
-  const hidden = checkpoint.config.hiddenSize;
-  const tensors = new Map<string, Tensor>(checkpoint.tensors);
-  tensors.set('classifier.weight', makeTensor('f32', [3, hidden], Float32Array.from({ length: 3 * hidden }, (_, i) => Math.sin(i))));
-  tensors.set('classifier.bias', makeTensor('f32', [3], Float32Array.from([0.1, -0.2, 0.3])));
+  const hidden = loaded.spec.config.hiddenSize;
+  loaded.params['classifier.weight']!.data.set(Float32Array.from({ length: 3 * hidden }, (_, i) => Math.sin(i)));
+  loaded.params['classifier.bias']!.data.set([0.1, -0.2, 0.3]);
   const out = path.join(dir, 'saved-model');
-  await saveBertModelDirectory(out, {
-    config: { ...checkpoint.config, labels },
-    tensors,
-    vocab: tokenizer.vocabulary.tokens,
-    tokenizer: tokenizer.settings,
-  });
+  await saveModelDir(out, loaded.spec, loaded.params, { writeTokenizer: tokenizerWriter(tokenizer) });
   const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   t.same(config.architectures, ['BertForSequenceClassification']);
   t.equal(config.model_type, 'bert');
@@ -115,7 +111,7 @@ t.test('a saved directory loads in Python transformers with the same weights and
   t.same(python.label2id, { Negative: 0, Positive: 1, Neutral: 2 });
   t.equal(python.num_labels, 3);
   t.same(python.input_ids, tokenizer.encode(text).inputIds, 'the saved tokenizer tokenizes as ours');
-  for (const [name, tensor] of tensors) {
+  for (const [name, tensor] of Object.entries(loaded.params)) {
     let sum = 0;
     for (const v of toFloat32(tensor)) sum += v;
     const want = python.tensors[name];

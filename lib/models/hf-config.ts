@@ -47,7 +47,7 @@ export interface EncoderConfigBase {
 export const CONFIG_LIMITS = { size: 1 << 16, layers: 1024, vocab: 1 << 24, positions: 1 << 20 } as const;
 
 /** A positive integer up to `max`. */
-export const positiveInt = (max: number) => z.number().int().positive().max(max);
+export const positiveInt = (max: number) => z.number({ message: 'must be a number' }).int({ message: 'must be an integer' }).positive({ message: 'must be positive' }).max(max, { message: `must be at most ${max}` });
 /** A probability in [0, 1]. */
 export const probability = z.number().min(0).max(1);
 
