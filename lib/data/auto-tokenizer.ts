@@ -326,6 +326,15 @@ export function processorSetsTypeIds(processor: unknown): boolean {
   return p.type === 'TemplateProcessing' || p.type === 'BertProcessing' || p.type === 'RobertaProcessing';
 }
 
+/** The kind of a model section without "type" (older tokenizer.json files), told by its fields as Rust does. */
+function untypedModel(model: JsonObject): string | undefined {
+  if ('merges' in model) return 'BPE';
+  if (Array.isArray(model.vocab) && 'unk_id' in model) return 'Unigram';
+  if ('continuing_subword_prefix' in model && 'max_input_chars_per_word' in model) return 'WordPiece';
+  if ('unk_token' in model && 'vocab' in model) return 'WordLevel';
+  return undefined;
+}
+
 function largestId(ids: ReadonlyMap<string, number>): number {
   let largest = -1;
   for (const id of ids.values()) if (id > largest) largest = id;
@@ -342,7 +351,7 @@ export function resolveAutoTokenizer(files: TokenizerFiles): ResolvedTokenizer {
   const source = files.tokenizerJson;
   const config = files.tokenizerConfig;
   const model = source.model as JsonObject | undefined;
-  const modelType = typeof model?.type === 'string' ? model.type : model && 'continuing_subword_prefix' in model && 'max_input_chars_per_word' in model ? 'WordPiece' : undefined;
+  const modelType = model === undefined ? undefined : typeof model.type === 'string' ? model.type : untypedModel(model);
   const kind = modelType === undefined ? undefined : KINDS[modelType];
   if (!model || kind === undefined) {
     throw new TokenizerFilesError(
@@ -385,6 +394,7 @@ export function resolveAutoTokenizer(files: TokenizerFiles): ResolvedTokenizer {
   for (const key of NAMED) {
     const token = tokenSpecOf(config[key]);
     if (token !== undefined) named.set(key, token);
+    else if (config[key] === null) named.delete(key); // an explicit null overrides the class default
   }
   if (legacy) {
     for (const key of NAMED) {

@@ -23,7 +23,7 @@ import path from 'node:path';
 
 import type { Encoding, Tokenizer } from 'tokenizers';
 
-import { FileFormatError, readFileOrThrow, readJsonFile, writeFileAtomic } from '../io/files.js';
+import { FileFormatError, readFileOrThrow, writeFileAtomic } from '../io/files.js';
 import { type JsonObject, type ResolvedTokenizer, TokenizerFilesError, processorSetsTypeIds, resolveAutoTokenizer } from './auto-tokenizer.js';
 import {
   type EncodeBatchOptions,
@@ -72,7 +72,13 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
   }
 }
 
-function asObject(value: unknown, file: string): JsonObject {
+function parseObject(bytes: Buffer, file: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new FileFormatError(file, `invalid JSON: ${(error as Error).message}`, { cause: error });
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileFormatError(file, 'expected a JSON object');
   return value as JsonObject;
 }
@@ -85,20 +91,12 @@ async function readSourceFiles(dir: string): Promise<SourceFiles> {
     const bytes = name === 'tokenizer.json' ? await readFileOrThrow(file) : await readOptional(file);
     if (bytes === undefined) continue;
     raw.set(name, bytes);
-    try {
-      json.set(name, asObject(JSON.parse(bytes.toString('utf8')), file));
-    } catch (error) {
-      if (error instanceof FileFormatError) throw error;
-      throw new FileFormatError(file, `invalid JSON: ${(error as Error).message}`, { cause: error });
-    }
+    json.set(name, parseObject(bytes, file));
   }
-  let modelType: string | undefined;
   const configFile = path.join(dir, 'config.json');
-  if ((await readOptional(configFile)) !== undefined) {
-    const type = asObject(await readJsonFile(configFile), configFile).model_type;
-    if (typeof type === 'string') modelType = type;
-  }
-  return { dir, raw, json, modelType };
+  const config = await readOptional(configFile);
+  const type = config === undefined ? undefined : parseObject(config, configFile).model_type;
+  return { dir, raw, json, modelType: typeof type === 'string' ? type : undefined };
 }
 
 /** Code point offsets of `text` (as Rust reports them) to UTF-16 code unit offsets. */
@@ -116,10 +114,15 @@ function toUtf16(text: string, offsets: number[][]): [number, number][] {
  * loaded by the first `fromDirectory`.
  */
 export class HfTokenizer implements TextTokenizer {
+  /** The model kind of tokenizer.json. */
   readonly kind: TokenizerKind;
+  /** Largest id (vocabulary and added tokens) + 1. */
   readonly vocabSize: number;
+  /** Id of the pad token named by tokenizer_config.json (or the file's padding settings). */
   readonly padId: number;
+  /** `model_max_length` of tokenizer_config.json when sane. */
   readonly modelMaxLength: number | undefined;
+  /** Whether the transformers class returns `token_type_ids` (else they are all 0 here). */
   readonly hasTokenTypeIds: boolean;
   /** The transformers class `AutoTokenizer` uses for this directory (`TokenizersBackend`, `XLMRobertaTokenizer`, ...). */
   readonly tokenizerClass: string;
