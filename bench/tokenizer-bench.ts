@@ -8,18 +8,26 @@
  *    our `BertTokenizer.encodeBatch` (a fresh tokenizer per run, so its word cache starts
  *    empty) against, in the same run, Python `BertTokenizerLegacy` (goal: >= 3x faster)
  *    and the Rust `tokenizers` library (goal: >= 0.5x its speed).
- * 2. Loading a BERT-base-sized safetensors file (~420 MB, synthesized in the OS temp
+ * 2. The same texts through the `tokenizers` npm package (`HfTokenizer`, the Rust code of
+ *    Python's fast tokenizers, async) against our WordPiece (`BertTokenizer`, sync), on one
+ *    WordPiece vocabulary trained on the tweets (tokenizer.json for the package, vocab.txt for
+ *    ours; the ids are checked identical), then a byte-level BPE and a Unigram tokenizer trained
+ *    on them (test/reference/hf_tokenizer_reference.py): single texts padded to 128, pairs, and
+ *    one `encodeWithOffsets` call per text.
+ * 3. Loading a BERT-base-sized safetensors file (~420 MB, synthesized in the OS temp
  *    folder) with `readSafetensors` against just reading the file (goal: within 2x).
  * Needs the Python reference environment (`bash scripts/setup-python.sh`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
+import { HfTokenizer } from '../lib/data/hf-tokenizer.js';
+import type { TextTokenizer } from '../lib/data/tokenizer.js';
 import { readTable } from '../lib/data/tables.js';
 import { readVocabFile } from '../lib/io/hf-tokenizer-files.js';
 import { readSafetensors, writeSafetensors } from '../lib/io/safetensors.js';
@@ -70,6 +78,16 @@ function bestOf(runs: number, run: () => void): number {
   return best;
 }
 
+async function bestOfAsync(runs: number, run: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    await run();
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return best;
+}
+
 async function readTweets(): Promise<string[]> {
   const files: Array<[string, string]> = [
     ['GRGE_sentiment.csv', 'Text'],
@@ -81,8 +99,7 @@ async function readTweets(): Promise<string[]> {
   return texts;
 }
 
-async function benchTokenizer(work: string): Promise<Record<string, number>> {
-  const texts = await readTweets();
+async function benchTokenizer(work: string, texts: string[]): Promise<Record<string, number>> {
   const vocabDir = path.join(work, 'vocab');
   runPython('train_vocab.py', [vocabDir, 'uncased', dataDir]);
   const vocab = path.join(vocabDir, 'vocab.txt');
@@ -96,6 +113,38 @@ async function benchTokenizer(work: string): Promise<Record<string, number>> {
     number
   >;
   return { texts: texts.length, ours_cold_s: ours, ours_warm_cache_s: oursWarm, ...prefixed(reference) };
+}
+
+/** Times one tokenizer: batch of single texts, batch of pairs, one encodeWithOffsets per text. */
+async function timeTokenizer(tokenizer: TextTokenizer, texts: string[], prefix: string): Promise<Record<string, number>> {
+  const maxLength = 128;
+  const firsts = texts.filter((_, i) => i % 2 === 0);
+  const seconds = texts.filter((_, i) => i % 2 === 1).concat(texts.length % 2 === 1 ? [''] : []);
+  return {
+    [`${prefix}_batch_s`]: await bestOfAsync(repeats, async () => tokenizer.encodeBatch(texts, { maxLength })),
+    [`${prefix}_pairs_s`]: await bestOfAsync(repeats, async () => tokenizer.encodeBatch(firsts, { maxLength, pairs: seconds })),
+    [`${prefix}_offsets_s`]: await bestOfAsync(Math.max(1, Math.floor(repeats / 2)), async () => {
+      for (const text of texts) await tokenizer.encodeWithOffsets(text, { maxLength });
+    }),
+  };
+}
+
+async function benchTokenizerJson(work: string, texts: string[]): Promise<Record<string, number | boolean>> {
+  const source = path.join(work, 'texts.jsonl');
+  await writeFile(source, texts.map((text) => JSON.stringify(text)).join('\n'));
+  const dirs = JSON.parse(runPython('hf_tokenizer_reference.py', ['train', path.join(work, 'tokjson'), source])) as Record<string, string>;
+  const ours = await BertTokenizer.fromPretrained(dirs['vocab-uncased']!);
+  const wordpiece = await HfTokenizer.fromDirectory(dirs['wordpiece']!);
+  const a = ours.encodeBatch(texts, { maxLength: 128 });
+  const b = await wordpiece.encodeBatch(texts, { maxLength: 128 });
+  const identical = a.inputIds.every((id, i) => id === b.inputIds[i]) && a.tokenTypeIds.every((id, i) => id === b.tokenTypeIds[i]);
+  return {
+    wordpiece_ids_identical: identical,
+    ...(await timeTokenizer(ours, texts, 'ours_wordpiece')),
+    ...(await timeTokenizer(wordpiece, texts, 'npm_wordpiece')),
+    ...(await timeTokenizer(await HfTokenizer.fromDirectory(dirs['bpe-roberta']!), texts, 'npm_bpe')),
+    ...(await timeTokenizer(await HfTokenizer.fromDirectory(dirs['unigram-xlmr']!), texts, 'npm_unigram')),
+  };
 }
 
 function prefixed(reference: Record<string, number>): Record<string, number> {
@@ -148,21 +197,30 @@ async function benchSafetensors(work: string): Promise<Record<string, number>> {
 const work = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-bench-'));
 try {
   execFileSync('bash', [path.join(repoRoot, 'scripts/setup-python.sh')], { stdio: 'inherit' });
-  const tokenizer = await benchTokenizer(work);
+  const texts = await readTweets();
+  const tokenizer = await benchTokenizer(work, texts);
+  const tokenizerJson = await benchTokenizerJson(work, texts);
   const safetensors = await benchSafetensors(work);
   const ratios = {
     speedup_vs_python_legacy: tokenizer.python_legacy_s! / tokenizer.ours_cold_s!,
     speed_vs_tokenizers_batch: tokenizer.tokenizers_batch_s! / tokenizer.ours_cold_s!,
     speed_vs_tokenizers_single: tokenizer.tokenizers_single_s! / tokenizer.ours_cold_s!,
     speed_vs_transformers_fast_batch: tokenizer.fast_batch_s! / tokenizer.ours_cold_s!,
+    npm_over_ours_wordpiece_batch: (tokenizerJson.npm_wordpiece_batch_s as number) / (tokenizerJson.ours_wordpiece_batch_s as number),
+    npm_over_ours_wordpiece_pairs: (tokenizerJson.npm_wordpiece_pairs_s as number) / (tokenizerJson.ours_wordpiece_pairs_s as number),
+    npm_over_ours_wordpiece_offsets: (tokenizerJson.npm_wordpiece_offsets_s as number) / (tokenizerJson.ours_wordpiece_offsets_s as number),
     safetensors_load_over_read: safetensors.read_safetensors_s! / safetensors.read_file_s!,
   };
-  const report = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, tokenizer, safetensors, ratios };
+  const report = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, tokenizer, tokenizer_json: tokenizerJson, safetensors, ratios };
   if (asJson) {
     console.log(JSON.stringify(report));
   } else {
     console.log(`tokenizer: ${tokenizer.texts} Greek tweets, max_length 128, best of ${repeats} (seconds)`);
     for (const [name, value] of Object.entries(tokenizer)) if (name !== 'texts') console.log(`  ${name.padEnd(28)} ${value.toFixed(4)}`);
+    console.log(`tokenizer.json through the tokenizers npm package against our WordPiece, same texts, best of ${repeats} (seconds)`);
+    for (const [name, value] of Object.entries(tokenizerJson)) {
+      console.log(`  ${name.padEnd(28)} ${typeof value === 'number' ? value.toFixed(4) : String(value)}`);
+    }
     console.log(`safetensors: ${(safetensors.bytes! / 1e6).toFixed(0)} MB`);
     console.log(`  read_file_s                  ${safetensors.read_file_s!.toFixed(4)}`);
     console.log(`  read_safetensors_s           ${safetensors.read_safetensors_s!.toFixed(4)}`);

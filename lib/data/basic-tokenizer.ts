@@ -159,6 +159,24 @@ function stripAccents(word: string): string {
 }
 
 /**
+ * A normalized word with, for each of its UTF-16 code units, the `[start, end)` UTF-16 range of
+ * the original text it comes from (a whole original character: an accent stripped from "é" leaves
+ * "e" aligned to all of "é"; "İ" lowercased to "i̇" aligns both units to "İ").
+ */
+export interface AlignedWord {
+  text: string;
+  starts: number[];
+  ends: number[];
+}
+
+/** One normalized character (a code point as a string) and the original range it comes from. */
+interface AlignedChar {
+  ch: string;
+  start: number;
+  end: number;
+}
+
+/**
  * Splits raw text into normalized words ready for WordPiece, appending them to `out`.
  * Synchronous; never throws.
  */
@@ -223,6 +241,76 @@ export class BasicTokenizer {
       i += width;
     }
     flush(text.length);
+  }
+
+  /**
+   * As `splitWords`, with alignments: appends the words of `text` to `out`, each normalized
+   * character aligned to the original one it comes from, as the Rust BertNormalizer and
+   * BertPreTokenizer align them (offsets are `base` + UTF-16 indices into `text`). Follows the
+   * 'fast' (Rust) normalization whatever `implementation` was chosen. Synchronous; never throws.
+   */
+  splitWordsAligned(text: string, base: number, out: AlignedWord[]): void {
+    let word: AlignedChar[] = [];
+    const flush = (): void => {
+      if (word.length > 0) this.normalizeAligned(word, out);
+      word = [];
+    };
+    for (let i = 0; i < text.length; ) {
+      const cp = text.codePointAt(i)!;
+      const width = cp > 0xffff ? 2 : 1;
+      const cls = charClass(cp);
+      if ((cls & CHAR_WHITESPACE) !== 0) {
+        flush();
+      } else if ((cls & CHAR_DROPPED) !== 0) {
+        // removed by cleaning; the word goes on across it
+      } else if ((cls & this.cjkMask & CHAR_CJK) !== 0) {
+        flush();
+        word.push({ ch: text.slice(i, i + width), start: base + i, end: base + i + width });
+        flush();
+      } else {
+        word.push({ ch: text.slice(i, i + width), start: base + i, end: base + i + width });
+      }
+      i += width;
+    }
+    flush();
+  }
+
+  private normalizeAligned(word: readonly AlignedChar[], out: AlignedWord[]): void {
+    let current: AlignedWord = { text: '', starts: [], ends: [] };
+    const push = (ch: string, start: number, end: number): void => {
+      current.text += ch;
+      for (let k = 0; k < ch.length; k++) {
+        current.starts.push(start);
+        current.ends.push(end);
+      }
+    };
+    const close = (): void => {
+      if (current.text.length > 0) out.push(current);
+      current = { text: '', starts: [], ends: [] };
+    };
+    for (const { ch, start, end } of word) {
+      let normalized = ch;
+      if (this.strip) {
+        let kept = '';
+        for (const part of ch.normalize('NFD')) if ((charClass(part.codePointAt(0)!) & CHAR_NONSPACING_MARK) === 0) kept += part;
+        normalized = kept;
+      }
+      if (this.lower) {
+        let lowered = '';
+        for (const part of normalized) lowered += part.toLowerCase(); // per character, no final-sigma context
+        normalized = lowered;
+      }
+      for (const part of normalized) {
+        if ((charClass(part.codePointAt(0)!) & CHAR_PUNCTUATION) !== 0) {
+          close();
+          push(part, start, end);
+          close();
+        } else {
+          push(part, start, end);
+        }
+      }
+    }
+    close();
   }
 
   private normalizeAndSplit(word: string, out: string[]): void {

@@ -18,9 +18,14 @@ import {
   type SpecialTokens,
   readTokenizerSettings,
   readVocabFile,
+  writeTokenizerSettings,
+  writeVocabFile,
 } from '../io/hf-tokenizer-files.js';
-import { BasicTokenizer, type HfImplementation } from './basic-tokenizer.js';
-import { type Vocabulary, WordPiece, vocabularyFromTokens } from './wordpiece.js';
+import { type AlignedWord, BasicTokenizer, type HfImplementation } from './basic-tokenizer.js';
+import { type EncodedBatch, type TextEncoding, type TextTokenizer, type WordsEncoding, checkEncodeArguments, longestFirstLengths } from './tokenizer.js';
+import { CONTINUATION_PREFIX, type Vocabulary, WordPiece, vocabularyFromTokens } from './wordpiece.js';
+
+export type { EncodedBatch } from './tokenizer.js';
 
 /** Construction options; defaults are those of `transformers.BertTokenizer`. */
 export interface BertTokenizerOptions {
@@ -61,13 +66,11 @@ export interface Encoding {
   attentionMask: number[];
 }
 
-/** A batch as row-major `[batchSize, seqLen]` Int32Array slabs, ready for a device. */
-export interface EncodedBatch {
-  inputIds: Int32Array;
-  tokenTypeIds: Int32Array;
-  attentionMask: Int32Array;
-  batchSize: number;
-  seqLen: number;
+/** Tokens of one text with their UTF-16 offsets and word indices (no special tokens added). */
+interface AlignedTokens {
+  ids: number[];
+  offsets: [number, number][];
+  words: number[];
 }
 
 /*
@@ -79,15 +82,6 @@ export interface EncodedBatch {
  * - fast (Rust `tokenizers`): the longer sequence, the second one on ties;
  * - legacy (Python `truncate_sequences`): always the first sequence.
  */
-/** Kept lengths of the fast (Rust) rule for lengths `a`, `b` over `budget` (a + b > budget). */
-function fastLengths(a: number, b: number, budget: number): [number, number] {
-  const shorter = Math.min(a, b);
-  if (shorter <= budget - shorter) return a <= b ? [a, budget - a] : [budget - b, b];
-  const half = Math.floor(budget / 2);
-  const rest = budget - half;
-  return a > b ? [rest, half] : [half, rest];
-}
-
 /** Kept lengths of the legacy (Python) rule for lengths `a`, `b` over `budget` (a + b > budget). */
 function legacyLengths(a: number, b: number, budget: number): [number, number] {
   const excess = a + b - budget;
@@ -114,7 +108,7 @@ export function truncatePair(
     return [first.length > budget ? first.slice(0, budget) : first, undefined];
   }
   if (first.length + second.length <= budget) return [first, second];
-  const lengths = implementation === 'fast' ? fastLengths : legacyLengths;
+  const lengths = implementation === 'fast' ? longestFirstLengths : legacyLengths;
   const [keepFirst, keepSecond] = lengths(first.length, second.length, budget);
   return [first.slice(0, keepFirst), second.slice(0, keepSecond)];
 }
@@ -125,9 +119,14 @@ function escapeRegExp(text: string): string {
 
 /**
  * BERT WordPiece tokenizer identical to Hugging Face's `BertTokenizer`. All methods are
- * synchronous except the `from*` factories.
+ * synchronous except the `from*` factories and `save`; as a `TextTokenizer` its encode methods
+ * return values, not Promises.
  */
-export class BertTokenizer {
+export class BertTokenizer implements TextTokenizer {
+  /** The model kind (`TextTokenizer`). */
+  readonly kind = 'wordpiece' as const;
+  /** BERT returns `token_type_ids` (`TextTokenizer`). */
+  readonly hasTokenTypeIds = true;
   /** The vocabulary (`tokens[id]`, `ids.get(token)`). */
   readonly vocabulary: Vocabulary;
   /** The special token strings. */
@@ -222,9 +221,14 @@ export class BertTokenizer {
     });
   }
 
-  /** Number of entries of the vocabulary (lines of `vocab.txt`). */
+  /** Number of entries of the vocabulary (lines of `vocab.txt`): the id space. */
   get vocabSize(): number {
     return this.vocabulary.tokens.length;
+  }
+
+  /** Special tokens around one text (`[CLS] A [SEP]`: 2) or a pair (`[CLS] A [SEP] B [SEP]`: 3). Sync; never throws. */
+  specialTokenCount(pair: boolean): number {
+    return pair ? 3 : 2;
   }
 
   /**
@@ -327,13 +331,131 @@ export class BertTokenizer {
     const inputIds = new Int32Array(batchSize * seqLen).fill(this.padId);
     const tokenTypeIds = new Int32Array(batchSize * seqLen);
     const attentionMask = new Int32Array(batchSize * seqLen);
+    const lengths = new Int32Array(batchSize);
     for (let row = 0; row < batchSize; row++) {
       const encoding = this.encode(texts[row]!, options.pairs?.[row], { maxLength: seqLen, truncation: true });
       const offset = row * seqLen;
       inputIds.set(encoding.inputIds, offset);
       tokenTypeIds.set(encoding.tokenTypeIds, offset);
       attentionMask.fill(1, offset, offset + encoding.inputIds.length);
+      lengths[row] = encoding.inputIds.length;
     }
-    return { inputIds, tokenTypeIds, attentionMask, batchSize, seqLen };
+    return { inputIds, tokenTypeIds, attentionMask, lengths, batchSize, seqLen };
+  }
+
+  /** Tokens of `text` with their UTF-16 offsets and word indices, as the Rust BERT pipeline aligns them. */
+  private alignedTokens(text: string): AlignedTokens {
+    const out: AlignedTokens = { ids: [], offsets: [], words: [] };
+    const words: AlignedWord[] = [];
+    let word = 0;
+    const appendSegment = (start: number, end: number): void => {
+      words.length = 0;
+      this.basic.splitWordsAligned(text.slice(start, end), start, words);
+      const ids: number[] = [];
+      for (const aligned of words) {
+        ids.length = 0;
+        this.wordPiece.appendIds(aligned.text, ids);
+        // Pieces are substrings of the word; an unknown word is one piece spanning all of it.
+        const lengths = ids.map((id, k) => this.vocabulary.tokens[id]!.length - (k > 0 ? CONTINUATION_PREFIX.length : 0));
+        const whole = lengths.reduce((a, b) => a + b, 0) !== aligned.text.length;
+        let at = 0;
+        ids.forEach((id, k) => {
+          const from = whole ? 0 : at;
+          const to = whole ? aligned.text.length : at + lengths[k]!;
+          out.ids.push(id);
+          out.offsets.push([aligned.starts[from]!, aligned.ends[to - 1]!]);
+          out.words.push(word);
+          at = to;
+        });
+        word++;
+      }
+    };
+    let last = 0;
+    const pattern = this.specialPattern;
+    if (pattern !== undefined) {
+      pattern.lastIndex = 0;
+      for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+        if (match.index > last) appendSegment(last, match.index);
+        out.ids.push(this.vocabulary.ids.get(match[0]) ?? this.unkId);
+        out.offsets.push([match.index, match.index + match[0].length]);
+        out.words.push(word++);
+        last = match.index + match[0].length;
+      }
+    }
+    if (last < text.length) appendSegment(last, text.length);
+    return out;
+  }
+
+  /**
+   * One text (or pair) with UTF-16 offsets into its own text, word indices and sequence ids,
+   * identical to Hugging Face's fast `BertTokenizer` (`return_offsets_mapping=True`,
+   * `word_ids()`, `sequence_ids()`), truncated to `maxLength`, not padded. Synchronous; throws
+   * `RangeError` when `maxLength` cannot hold the special tokens, `Error` for the 'legacy'
+   * implementation (Python's slow tokenizer has no offsets).
+   */
+  encodeWithOffsets(text: string, options: { maxLength: number; pair?: string }): TextEncoding {
+    const { maxLength, pair } = options;
+    checkEncodeArguments('BertTokenizer.encodeWithOffsets', maxLength, this.specialTokenCount(pair !== undefined));
+    if (this.implementation !== 'fast') {
+      throw new Error("BertTokenizer.encodeWithOffsets: offsets need implementation 'fast' (Python's slow tokenizer has none)");
+    }
+    const first = this.alignedTokens(text);
+    const second = pair === undefined ? undefined : this.alignedTokens(pair);
+    const [keptFirst, keptSecond] = truncatePair(first.ids, second?.ids, maxLength - this.specialTokenCount(pair !== undefined), 'fast');
+    const result: TextEncoding = { inputIds: [this.clsId], tokenTypeIds: [0], offsets: [[0, 0]], wordIds: [null], sequenceIds: [null] };
+    const append = (tokens: AlignedTokens, count: number, sequence: number): void => {
+      for (let i = 0; i < count; i++) {
+        result.inputIds.push(tokens.ids[i]!);
+        result.tokenTypeIds.push(sequence);
+        result.offsets.push(tokens.offsets[i]!);
+        result.wordIds.push(tokens.words[i]!);
+        result.sequenceIds.push(sequence);
+      }
+      result.inputIds.push(this.sepId);
+      result.tokenTypeIds.push(sequence);
+      result.offsets.push([0, 0]);
+      result.wordIds.push(null);
+      result.sequenceIds.push(null);
+    };
+    append(first, keptFirst.length, 0);
+    if (second !== undefined) append(second, keptSecond!.length, 1);
+    return result;
+  }
+
+  /**
+   * Pre-split words (Hugging Face `is_split_into_words=True`: each word tokenized on its own),
+   * with the word index of each token, truncated to `maxLength`, not padded. Synchronous; throws
+   * `RangeError` when `maxLength` is below 2.
+   */
+  encodeWords(words: readonly string[], options: { maxLength: number }): WordsEncoding {
+    const { maxLength } = options;
+    checkEncodeArguments('BertTokenizer.encodeWords', maxLength, 2);
+    const inputIds = [this.clsId];
+    const wordIds: (number | null)[] = [null];
+    const budget = maxLength - 2;
+    let truncatedWords = 0;
+    let emptyWords = 0;
+    words.forEach((word, index) => {
+      const ids = this.tokenizeToIds(word);
+      if (ids.length === 0) emptyWords++;
+      else if (inputIds.length - 1 >= budget) truncatedWords++;
+      for (const id of ids) {
+        if (inputIds.length - 1 >= budget) break;
+        inputIds.push(id);
+        wordIds.push(index);
+      }
+    });
+    inputIds.push(this.sepId);
+    wordIds.push(null);
+    return { inputIds, tokenTypeIds: new Array<number>(inputIds.length).fill(0), wordIds, truncatedWords, emptyWords };
+  }
+
+  /**
+   * Writes `vocab.txt`, `tokenizer_config.json` and `special_tokens_map.json` into `dir`, as
+   * `transformers.BertTokenizer` reads them. Async; rejects with the file system's error.
+   */
+  async save(dir: string): Promise<void> {
+    await writeVocabFile(path.join(dir, 'vocab.txt'), this.vocabulary.tokens);
+    await writeTokenizerSettings(dir, this.settings);
   }
 }
