@@ -1,14 +1,13 @@
 /**
  * `pjrt-bert train`, `evaluate` and `demo`: the Trainer from the command line.
  */
-import { readTable } from '../data/tables.js';
 import { readVocabFile } from '../io/hf-tokenizer-files.js';
 import { isBertPreset } from '../models/bert.js';
 import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
-import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, seqLenNote, trainConfigFromFlags } from './train-flags.js';
+import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, readTableFromFlags, seqLenNote, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]
 
@@ -43,12 +42,12 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!values.model || !values.data) throw new UsageError(`--model and --data are required\n\n${TRAIN_HELP}`);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${TRAIN_HELP}`);
   const config = trainConfigFromFlags(values);
-  const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
+  const table = await readTableFromFlags(values, { labels: true });
   const vocab = await vocabFor(config.model, values.vocab as string | undefined);
   const ran: EpochMetrics[] = []; // the epochs this process trained (history also holds resumed ones)
   using trainer = await createTrainer({ ...config, ...(vocab ? { vocab } : {}), callbacks: { onEpochEnd: (metrics) => void ran.push(metrics) } });
   if (trainer.seqLenChoice.source === 'trained') process.stderr.write(`pjrt-bert train: ${seqLenNote(trainer.seqLenChoice, config.model)}\n`);
-  const history = await trainer.fit({ texts: table.texts, labels: table.labels!, source: table.file });
+  const history = await trainer.fit({ texts: table.texts, labels: table.labels!, source: table.file, ...(table.pairs ? { pairs: table.pairs } : {}) });
   const last = history.at(-1);
   const lastText = last ? `; last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}` : '';
   process.stderr.write(`trained ${ran.length} epoch(s) in this run, ${history.length} in all${lastText}\n`);
@@ -60,7 +59,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   return 0;
 }
 
-const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--label-column C]
+const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--text-pair-column C] [--label-column C]
                          [--seq-len N] [--batch-size N] [--steps-per-execution N] [--precision f32|bf16]
                          [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
 
@@ -70,7 +69,7 @@ train) on labelled data, as JSON. --seq-len defaults to the length the model was
 
 /** The flags `evaluate` uses: data and execution, no training settings. */
 const EVALUATE_OPTIONS = Object.fromEntries(
-  (['model', 'data', 'text-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
+  (['model', 'data', 'text-column', 'text-pair-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
 );
 
 /** `pjrt-bert evaluate`. Async; returns the exit code. */
@@ -84,11 +83,11 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     throw new UsageError(`--model ${String(values.model)} is an untrained preset: evaluate needs a trained model directory, such as the --out of pjrt-bert train`);
   }
   const config = trainConfigFromFlags(values);
-  const table = await readTable(values.data as string, { textColumn: (values['text-column'] as string) ?? 'text', labelColumn: (values['label-column'] as string) ?? 'label' });
+  const table = await readTableFromFlags(values, { labels: true });
   using trainer = await createTrainer({ ...config, progress: 'none' });
   const note = seqLenNote(trainer.seqLenChoice, config.model);
   if (note !== undefined) process.stderr.write(`pjrt-bert evaluate: ${note}\n`);
-  const result = await trainer.evaluate({ texts: table.texts, labels: table.labels! });
+  const result = await trainer.evaluate({ texts: table.texts, labels: table.labels!, ...(table.pairs ? { pairs: table.pairs } : {}) });
   process.stdout.write(`${JSON.stringify({ examples: result.examples, loss: result.loss, accuracy: result.accuracy, macroF1: result.macroF1 })}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@
  * Shared by `train`, `evaluate` and `demo`.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { readTable, type Table } from '../data/tables.js';
 import { DEFAULT_SEQ_LEN, SEQ_LEN_CONFIG_FIELD, type SeqLenChoice } from '../pretrained/index.js';
 import type { TrainerConfigInput } from '../train/config.js';
 import { UsageError } from './flags.js';
@@ -12,6 +13,7 @@ export const TRAIN_OPTIONS = {
   model: { type: 'string' },
   data: { type: 'string' },
   'text-column': { type: 'string' },
+  'text-pair-column': { type: 'string' },
   'label-column': { type: 'string' },
   'validation-split': { type: 'string' },
   epochs: { type: 'string' },
@@ -46,6 +48,8 @@ export const TRAIN_FLAGS_HELP = `model and data
   --model DIR|tiny|mini|base   Hugging Face model dir, or a preset (randomly initialised)
   --data FILE                  .csv, .tsv or .jsonl
   --text-column NAME           column holding the text (default: text)
+  --text-pair-column NAME      column holding a second text (sentence pairs), encoded as the
+                               model's tokenizer encodes pairs
   --label-column NAME          column holding the label (default: label)
   --validation-split F         hold out the last fraction F of the rows (default 0)
   --seq-len N                  tokens per example (default: the length a model directory was
@@ -138,4 +142,14 @@ export function seqLenNote(choice: SeqLenChoice, dir: string): string | undefine
   }
   if (trained === undefined || trained === seqLen) return undefined;
   return `warning: ${dir} was trained at --seq-len ${trained} but --seq-len ${seqLen} was asked for; texts are cut and padded unlike in training, so results may differ (leave out --seq-len to use ${trained})`;
+}
+
+/** Reads `--data` with the text, pair and label columns of the flags. Async; rejects with readTable's FileFormatError. */
+export async function readTableFromFlags(values: Record<string, unknown>, options: { labels: boolean }): Promise<Table> {
+  const pairColumn = values['text-pair-column'] as string | undefined;
+  return readTable(values.data as string, {
+    textColumn: (values['text-column'] as string) ?? 'text',
+    ...(options.labels ? { labelColumn: (values['label-column'] as string) ?? 'label' } : {}),
+    ...(pairColumn !== undefined ? { pairColumn } : {}),
+  });
 }

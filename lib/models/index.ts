@@ -6,7 +6,7 @@
  */
 export { type BertConfig, BERT_FIELDS, BERT_PRESETS, type BertPreset, bert, bertPresetConfig, isBertPreset } from './bert.js';
 export { BERT_BLOCK_NAMES, type BlockNames, apply as applyDropout, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
-export { type EncoderRunOptions, type EncoderFamily, type EncoderInputs, type EncoderOutput, type FamilyArchitectures, type TokenizerKind, erased, paramGetter } from './family.js';
+export { type EncoderRunOptions, type EncoderFamily, type EncoderInputs, type EncoderOutput, type FamilyArchitectures, erased, paramGetter } from './family.js';
 export { FAMILIES, type FamilyName, familyNamed, familyOfModelType, supportedModelTypes } from './families.js';
 export { type Head, type HeadContext, type HeadRunOptions, classifierDropoutOf, firstToken, initHead, linearShapes } from './head.js';
 export { HEADS, type HeadKind, headOf } from './heads.js';

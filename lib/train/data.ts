@@ -125,14 +125,15 @@ function fromLabel2id(label2id: Readonly<Record<string, number>>): LabelMapping 
 /**
  * Tokenizes `texts` (with second segments `pairs`, encoded as the tokenizer encodes pairs)
  * into `[N, seqLen]` rows (truncated, padded) with class ids `labels` (zeros when omitted).
- * Sync; throws RangeError when `seqLen` is not an integer of at least 2 (room for the special
- * tokens) or `labels` or `pairs` has another length than `texts`.
+ * Async (a tokenizer.json tokenizer encodes off the main thread); rejects with RangeError when
+ * `seqLen` is not an integer of at least 2 (room for the special tokens) or `labels` or `pairs`
+ * has another length than `texts`.
  */
-export function tokenizeExamples(tokenizer: ModelTokenizer, texts: readonly string[], seqLen: number, labels?: Int32Array, pairs?: readonly string[]): TokenizedExamples {
+export async function tokenizeExamples(tokenizer: ModelTokenizer, texts: readonly string[], seqLen: number, labels?: Int32Array, pairs?: readonly string[]): Promise<TokenizedExamples> {
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`seqLen must be an integer of at least 2 ([CLS] and [SEP]), got ${seqLen}`);
   if (labels !== undefined && labels.length !== texts.length) throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
   if (pairs !== undefined && pairs.length !== texts.length) throw new RangeError(`${texts.length} texts but ${pairs.length} second segments (pairs)`);
-  const batch = tokenizer.encodeBatch(texts, { maxLength: seqLen, ...(pairs ? { pairs } : {}) });
+  const batch = await tokenizer.encodeBatch(texts, { maxLength: seqLen, ...(pairs ? { pairs } : {}) });
   return {
     count: texts.length,
     seqLen,
@@ -176,15 +177,15 @@ export function validationCut(count: number, fraction: number): number {
 
 /**
  * Labels mapped, texts tokenized, rows split into train (first) and validation (last
- * `validationSplit` of the file). Sync; throws DataError for a table without rows or without
+ * `validationSplit` of the file). Async; rejects with DataError for a table without rows or without
  * a label column, and as {@link mapLabels}, {@link tokenizeExamples} and {@link validationCut}.
  */
-export function prepareTrainingData(table: Table, options: PrepareOptions): TrainingData {
+export async function prepareTrainingData(table: Table, options: PrepareOptions): Promise<TrainingData> {
   if (table.labels === undefined) throw new DataError(`${table.file}: training needs a label column`);
   if (table.texts.length === 0) throw new DataError(`${table.file}: no data rows`);
   const cut = validationCut(table.texts.length, options.validationSplit ?? 0);
   const { mapping, ids } = mapLabels(table.labels, options);
-  const all = tokenizeExamples(options.tokenizer, table.texts, options.seqLen, ids);
+  const all = await tokenizeExamples(options.tokenizer, table.texts, options.seqLen, ids, table.pairs);
   return { train: selectRows(all, 0, cut), validation: selectRows(all, cut, all.count), labels: mapping };
 }
 
@@ -195,5 +196,5 @@ export function prepareTrainingData(table: Table, options: PrepareOptions): Trai
  */
 export async function loadTrainingData(file: string, options: LoadOptions): Promise<TrainingData> {
   const table = await readTable(file, { textColumn: options.textColumn, labelColumn: options.labelColumn, format: options.format });
-  return prepareTrainingData(table, options);
+  return await prepareTrainingData(table, options);
 }

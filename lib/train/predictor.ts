@@ -118,7 +118,7 @@ export class Predictor implements Disposable {
 
   /** Logits [texts, labels] of `texts` (and second segments `pairs`), row-major. Async; rejects with RangeError for pairs of another length, PjrtError. */
   async logits(texts: readonly string[], pairs?: readonly string[]): Promise<Float32Array> {
-    const examples = tokenizeExamples(this.tokenizer, texts, this.seqLenChoice.seqLen, undefined, pairs);
+    const examples = await tokenizeExamples(this.tokenizer, texts, this.seqLenChoice.seqLen, undefined, pairs);
     return this.#runner.logits(this.#params, examples);
   }
 

@@ -32,6 +32,8 @@ import { TrainingRun } from './training-run.js';
 export interface LabelledTexts {
   texts: readonly string[];
   labels: readonly string[];
+  /** Second segments, one per text, for sentence-pair tasks (encoded as the tokenizer encodes pairs). */
+  pairs?: readonly string[];
   /** Where they come from (a file name, say), named in error messages; default `the training data`. */
   source?: string;
 }
@@ -182,11 +184,14 @@ export class Trainer implements Disposable {
    */
   async fit(data: LabelledTexts, options: FitOptions = {}): Promise<EpochMetrics[]> {
     if (data.texts.length !== data.labels.length) throw new DataError(`${data.texts.length} texts but ${data.labels.length} labels`);
+    if (data.pairs && data.pairs.length !== data.texts.length) throw new DataError(`${data.texts.length} texts but ${data.pairs.length} second segments (pairs)`);
+    if (options.validationData && (data.pairs === undefined) !== (options.validationData.pairs === undefined)) throw new DataError('the training and validation data must both be pairs, or both single texts');
     const split = options.validationSplit ?? this.config.validationSplit;
     const label2id = await this.#modelLabel2id();
     const labels = [...data.labels, ...(options.validationData?.labels ?? [])];
     const source = data.source ?? 'the training data';
-    const table: Table = { file: source, columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels };
+    const pairs = data.pairs ? [...data.pairs, ...(options.validationData?.pairs ?? [])] : undefined;
+    const table: Table = { file: source, columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels, ...(pairs ? { pairs } : {}) };
     const distinct = new Set(data.labels);
     if (distinct.size === 1) {
       throw new DataError(`${source}: every row has the label ${JSON.stringify(data.labels[0])} (${data.labels.length} rows); a classifier needs at least two classes: check the label column`);
@@ -196,13 +201,13 @@ export class Trainer implements Disposable {
     let labelNames: readonly string[];
     if (options.validationData) {
       const { mapping, ids } = mapLabels(labels, { label2id, requireLabel2id: label2id !== undefined });
-      const all = tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids);
+      const all = await tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids, table.pairs);
       train = selectRows(all, 0, data.texts.length);
       validation = selectRows(all, data.texts.length, all.count);
       labelNames = mapping.id2label;
     } else {
       // A fine-tuned model's head has fixed classes: its label2id must cover the data's labels.
-      const prepared = prepareTrainingData(table, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
+      const prepared = await prepareTrainingData(table, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
       train = prepared.train;
       validation = prepared.validation;
       labelNames = prepared.labels.id2label;
@@ -229,15 +234,15 @@ export class Trainer implements Disposable {
     const missing = [...new Set(data.labels)].filter((label) => !names.includes(label));
     if (missing.length) throw new DataError(`labels not known to the model: ${missing.join(', ')} (it has ${names.join(', ')})`);
     const ids = Int32Array.from(data.labels, (label) => names.indexOf(label));
-    const examples = tokenizeExamples(this.tokenizer, data.texts, this.config.seqLen, ids);
+    const examples = await tokenizeExamples(this.tokenizer, data.texts, this.config.seqLen, ids, data.pairs);
     return evaluateExamples(this, model, examples);
   }
 
-  /** Class, probabilities and logits for each text, in order. Async. @throws Error before fit for a preset. */
-  async predict(texts: readonly string[]): Promise<Prediction[]> {
+  /** Class, probabilities and logits for each text (with its second segment in `pairs`), in order. Async. @throws Error before fit for a preset, RangeError for pairs of another length. */
+  async predict(texts: readonly string[], options: { pairs?: readonly string[] } = {}): Promise<Prediction[]> {
     const model = await this.#modelForInference();
     const names = model.spec.config.labels ?? [];
-    const examples = tokenizeExamples(this.tokenizer, texts, this.config.seqLen);
+    const examples = await tokenizeExamples(this.tokenizer, texts, this.config.seqLen, undefined, options.pairs);
     const { logits } = await evaluateExamples(this, model, examples);
     const classes = names.length;
     const probabilities = softmaxRows(logits, classes);
