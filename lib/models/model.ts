@@ -7,6 +7,8 @@
  *     const params = initModelParams(spec, 42);                      // host f32 tensors by HF name
  *     const logits = modelForward(spec, p, { inputIds, attentionMask }, { train: false });   // inside jit
  */
+import os from 'node:os';
+
 import { type ComputeDType, DropoutStream, SeededRandom } from '../nn/index.js';
 import { ops, type Tensor } from '../trace/index.js';
 import { type EncoderFamily, type EncoderInputs, paramGetter } from './family.js';
@@ -91,18 +93,26 @@ export function parameterCount(spec: ModelSpec): number {
 /**
  * Fresh parameters of `spec` from `seed` with HF's initialisation; each parameter draws from
  * its own stream forked in name order, so a head initialised alone (`names`) gets the same
- * values as in a full initialisation. Sync; throws RangeError when the model would not fit
- * in `maxBytes` of f32 (default 2^34: far beyond any encoder).
+ * values as in a full initialisation. Sync; throws RangeError, before allocating anything,
+ * when the parameters to initialise would not fit in `maxBytes` of f32 (default: the
+ * machine's memory), naming the config's sizes.
  */
-export function initModelParams(spec: ModelSpec, seed: number, names?: readonly string[], maxBytes = 2 ** 34): ModelParams<HostParam> {
-  const bytes = 4 * parameterCount(spec);
-  if (bytes > maxBytes) throw new RangeError(`a ${spec.family.name} model of ${bytes / 4} parameters (${(bytes / 2 ** 30).toFixed(1)} GiB as f32) is over the limit of ${(maxBytes / 2 ** 30).toFixed(1)} GiB: check its sizes`);
+export function initModelParams(spec: ModelSpec, seed: number, names?: readonly string[], maxBytes = os.totalmem()): ModelParams<HostParam> {
+  const shapes = modelParamShapes(spec);
+  const count = [...shapes].filter(([name]) => !names || names.includes(name)).reduce((sum, [, shape]) => sum + shape.reduce((a, b) => a * b, 1), 0);
+  if (4 * count > maxBytes) {
+    const c = spec.config;
+    throw new RangeError(
+      `initModelParams: ${count} parameters to initialise (${((4 * count) / 2 ** 30).toFixed(1)} GiB as f32) are more than ${maxBytes === os.totalmem() ? "this machine's memory" : 'the limit'} (${(maxBytes / 2 ** 30).toFixed(1)} GiB): ` +
+        `check the sizes (hidden_size ${c.hiddenSize}, vocab_size ${c.vocabSize}, num_hidden_layers ${c.numHiddenLayers}, intermediate_size ${c.intermediateSize})`,
+    );
+  }
   const root = new SeededRandom(seed);
   const wanted = names ? new Set(names) : undefined;
   const encoderShapes = spec.family.paramShapes(spec.config);
   const { head, context } = headContext(spec);
   const params: ModelParams<HostParam> = {};
-  for (const [name, shape] of modelParamShapes(spec)) {
+  for (const [name, shape] of shapes) {
     const stream = root.fork();
     if (wanted && !wanted.has(name)) continue;
     const data = encoderShapes.has(name) ? spec.family.initParam(spec.config, name, shape, stream) : head.initParam(context, name, shape, stream);
