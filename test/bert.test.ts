@@ -1,8 +1,8 @@
-// BERT parity with Hugging Face transformers: logits of random tiny configs and of the
-// pretrained MiniLM checkpoint (model.safetensors and a torch.save'd pytorch_model.bin),
-// gradients of the mean cross-entropy for every parameter, save -> from_pretrained -> same
-// logits (an mlp head through its modeling file and trust_remote_code), dropout and bf16
-// behaviour, and the loader's errors.
+// BERT with real weights and pjrt-bert's own head: logits of the pretrained MiniLM checkpoint
+// (model.safetensors and a torch.save'd pytorch_model.bin), save -> from_pretrained -> same
+// logits (an mlp head through its modeling file and trust_remote_code), HF's initialisation,
+// dropout and bf16 behaviour. Random tiny configs of every family (BERT's included) are in
+// test/families.test.ts.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +11,10 @@ import t from 'tap';
 
 import { BertTokenizer } from '../lib/data/index.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../lib/io/index.js';
-import { type BertSpec, BertPredictor, MODELING_FILE, bertForward, bertLoss, bertParamShapes, bertPresetConfig, initBertParams, loadBertParams, putBertParams, saveBertModel } from '../lib/models/index.js';
+import { type HostParam, type ModelParams, type ModelSpec, FAMILIES, bertPresetConfig, crossEntropyLoss, initModelParams, modelForward, modelParamShapes, modelSpec } from '../lib/models/index.js';
+import { MODELING_FILE, loadModelDir, saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
+import { putParams } from '../lib/train/model-state.js';
+import { Predictor } from '../lib/train/predictor.js';
 import type { DeviceArray } from '../lib/runtime/index.js';
 import { splitKey } from '../lib/nn/index.js';
 import { jit, ops, trace, valueAndGrad, type Tensor } from '../lib/trace/index.js';
@@ -47,9 +50,9 @@ async function putBatch(batch: Batch): Promise<DeviceArray[]> {
 }
 
 /** Our logits for host params and a batch, as rows. */
-async function ourLogits(spec: BertSpec, params: Parameters<typeof putBertParams>[1], batch: Batch): Promise<number[][]> {
-  const forward = jit((p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor) => bertForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }), { runtime: rt });
-  const out = (await forward(await putBertParams(rt, params), ...(await putBatch(batch)))) as DeviceArray;
+async function ourLogits(spec: ModelSpec, params: ModelParams<HostParam>, batch: Batch): Promise<number[][]> {
+  const forward = jit((p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor) => modelForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }), { runtime: rt });
+  const out = (await forward(await putParams(rt, params), ...(await putBatch(batch)))) as DeviceArray;
   const flat = Array.from((await out.toHost()) as Float32Array);
   forward.dispose();
   const labels = out.shape[1]!;
@@ -67,21 +70,10 @@ function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return scale === 0 ? diff : diff / scale;
 }
 
-const randomConfigs = [
-  { vocab_size: 50, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 16, num_labels: 2 },
-  { vocab_size: 41, hidden_size: 24, num_hidden_layers: 1, num_attention_heads: 3, intermediate_size: 40, max_position_embeddings: 12, num_labels: 3, type_vocab_size: 3, layer_norm_eps: 1e-7 },
-];
-const randomCases = randomConfigs.map((config, index) => ({
-  config,
-  dir: path.join(work, `random-${index}`),
-  batch: makeBatch(config.vocab_size, 8, [8, 5, 3]),
-  labels: [1, 0, config.num_labels - 1],
-}));
-
 const minilm = await miniLmDir();
 const minilmTokenizer = await BertTokenizer.fromPretrained(minilm);
 const texts = ['The quick brown fox jumps over the lazy dog.', 'Hello world!', 'Καλημέρα, a mixed-language sentence with émojis 😀'];
-const encoded = minilmTokenizer.encodeBatch(texts, { maxLength: 16 });
+const encoded = await minilmTokenizer.encodeBatch(texts, { maxLength: 16 });
 const rowsOf = (slab: Int32Array) => Array.from({ length: 3 }, (_, r) => Array.from(slab.subarray(r * 16, (r + 1) * 16)));
 const minilmBatch: Batch = { input_ids: rowsOf(encoded.inputIds), token_type_ids: rowsOf(encoded.tokenTypeIds), attention_mask: rowsOf(encoded.attentionMask) };
 const stDir = path.join(work, 'minilm-st');
@@ -89,71 +81,26 @@ const binDir = path.join(work, 'minilm-bin');
 
 // One Python process for every reference computed up front (importing torch is slow).
 const references = runPythonJson<Array<{ logits: number[][]; loss?: number }>>('bert_reference.py', ['jobs'], [
-  ...randomCases.map(({ config, dir, batch, labels }, index) => ({ command: 'random', args: [dir], request: { config, seed: 7 + index, labels, ...batch } })),
   { command: 'minilm', args: [stDir, binDir], request: { num_labels: 3, seed: 3, ...minilmBatch } },
 ]);
 references.catch(() => undefined); // awaited by the tests
 
-for (const [index, { dir, batch, labels, config: hfConfig }] of randomCases.entries()) {
-  t.test(`random config ${index}: logits and every gradient match transformers`, async (t) => {
-    const reference = (await references)[index]!;
-    const loaded = await loadBertParams(dir);
-    t.same(loaded.initialized, [], 'nothing initialised fresh');
-    t.same(loaded.unused, [], 'every tensor used');
-    t.equal(loaded.spec.config.labels?.length, hfConfig.num_labels);
-    const logits = await ourLogits(loaded.spec, loaded.params, batch);
-    const logitDiff = relativeDiff(logits.flat(), reference.logits.flat());
-    t.ok(logitDiff <= 1e-5, `max rel logit diff ${logitDiff.toExponential(2)}`);
-
-    const step = jit(
-      valueAndGrad((p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor, y: Tensor) =>
-        bertLoss(bertForward(loaded.spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }), y),
-      ),
-      { runtime: rt },
-    );
-    const args = [await putBertParams(rt, loaded.params), ...(await putBatch(batch)), await rt.put(Int32Array.from(labels), [3])];
-    const [loss, grads] = (await step(...args)) as [DeviceArray, Record<string, DeviceArray>];
-    const ourLoss = ((await loss.toHost()) as Float32Array)[0]!;
-    t.ok(Math.abs(ourLoss - reference.loss!) <= 1e-5 * Math.abs(reference.loss!), `loss ${ourLoss} vs ${reference.loss}`);
-    const expected = (await readSafetensors(path.join(dir, 'grads.safetensors'))).tensors;
-    t.equal(Object.keys(grads).length, expected.size, 'one gradient per parameter');
-    const ours = new Map<string, Float32Array>();
-    for (const name of expected.keys()) ours.set(name, (await grads[name]!.toHost()) as Float32Array);
-    const globalScale = Math.max(...[...expected.values()].map((g) => Math.max(...Array.from(toFloat32(g), Math.abs))));
-    let worst = 0;
-    let worstName = '';
-    for (const [name, tensor] of expected) {
-      const reference = toFloat32(tensor);
-      if (name.endsWith('attention.self.key.bias')) {
-        // softmax over keys ignores a bias shared by all keys: this gradient is zero up to rounding on both sides
-        const noise = Math.max(...Array.from(ours.get(name)!, Math.abs), ...Array.from(reference, Math.abs));
-        t.ok(noise <= 1e-5 * globalScale, `${name}: zero up to rounding (${noise.toExponential(2)})`);
-        continue;
-      }
-      const diff = relativeDiff(ours.get(name)!, reference);
-      if (diff > worst) [worst, worstName] = [diff, name];
-    }
-    t.ok(worst <= 1e-4, `max grad rel error ${worst.toExponential(2)} (${worstName})`);
-    step.dispose();
-  });
-}
-
 const savedChecks: Array<{ dir: string; logits: number[][]; batch: Batch }> = [];
 
 t.test('pretrained MiniLM: logits from model.safetensors and pytorch_model.bin match transformers', async (t) => {
-  const reference = (await references)[randomCases.length]!;
+  const reference = (await references)[0]!;
   for (const dir of [stDir, binDir]) {
-    const loaded = await loadBertParams(dir);
+    const loaded = await loadModelDir(dir);
     t.ok(loaded.weightsFile.endsWith(dir === stDir ? 'model.safetensors' : 'pytorch_model.bin'));
     t.same(loaded.initialized, []);
     const diff = relativeDiff((await ourLogits(loaded.spec, loaded.params, minilmBatch)).flat(), reference.logits.flat());
     t.ok(diff <= 1e-5, `${path.basename(dir)}: max rel logit diff ${diff.toExponential(2)}`);
   }
   // the bare encoder: the head is initialised fresh and reported; saved for the check below
-  const bare = await loadBertParams(minilm, { labels: ['neg', 'neu', 'pos'], seed: 11 });
+  const bare = await loadModelDir(minilm, { labels: ['neg', 'neu', 'pos'], seed: 11 });
   t.same(bare.initialized, ['classifier.weight', 'classifier.bias']);
   const saved = path.join(work, 'minilm-saved');
-  await saveBertModel(saved, bare.spec, bare.params, { vocab: minilmTokenizer.vocabulary.tokens, tokenizer: minilmTokenizer.settings });
+  await saveModelDir(saved, bare.spec, bare.params, { writeTokenizer: tokenizerWriter(minilmTokenizer) });
   savedChecks.push({ dir: saved, logits: await ourLogits(bare.spec, bare.params, minilmBatch), batch: minilmBatch });
 });
 
@@ -162,8 +109,8 @@ const mlpTexts = ['w1 w2 w3 w4 w5 w6 w7 w8', 'w3', 'W10 w11 w0'];
 const mlpPredictions: Array<{ seqLen: number; inputIds: number[][]; logits: number[][] }> = [];
 
 t.test('an mlp head saves with its modeling file and training length, and loads back with the same logits', async (t) => {
-  const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 20, labels: ['a', 'b', 'c'] }), head: { kind: 'mlp', hidden: 8 } };
-  const params = initBertParams(spec, 5);
+  const spec = modelSpec(FAMILIES.bert, bertPresetConfig('tiny', { vocabSize: 20, labels: ['a', 'b', 'c'] }), 'mlp:8');
+  const params = initModelParams(spec, 5);
   t.same(Object.keys(params).slice(-4), ['classifier.0.weight', 'classifier.0.bias', 'classifier.3.weight', 'classifier.3.bias']);
   // a head far from its initialisation (as after training), so the logits are O(1) and differ per text
   let state = 7;
@@ -171,23 +118,23 @@ t.test('an mlp head saves with its modeling file and training length, and loads 
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: 15 }, (_, i) => `w${i}`)];
   const tokenizer = new BertTokenizer(vocab);
   const dir = path.join(work, 'mlp-model');
-  await saveBertModel(dir, spec, params, { vocab, tokenizer: tokenizer.settings, seqLen: 6 });
+  await saveModelDir(dir, spec, params, { writeTokenizer: tokenizerWriter(tokenizer), seqLen: 6 });
   const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   t.same(config.auto_map, { AutoConfig: 'modeling_pjrt_bert.PjrtBertConfig', AutoModelForSequenceClassification: 'modeling_pjrt_bert.PjrtBertForSequenceClassification' });
   t.equal(config.pjrt_bert_seq_len, 6);
   t.ok(existsSync(path.join(dir, MODELING_FILE)), `${MODELING_FILE} beside config.json`);
-  const loaded = await loadBertParams(dir);
+  const loaded = await loadModelDir(dir);
   t.same(loaded.spec.head, { kind: 'mlp', hidden: 8 });
   t.same(loaded.initialized, []);
   t.equal(loaded.trainedSeqLen, 6);
   const batch = makeBatch(20, 6, [6, 4]);
   t.same(await ourLogits(loaded.spec, loaded.params, batch), await ourLogits(spec, params, batch));
   savedChecks.push({ dir, logits: [], batch });
-  using predictor = await BertPredictor.open(rt, dir, { batchSize: mlpTexts.length });
+  using predictor = await Predictor.open(dir, { runtime: rt, batchSize: mlpTexts.length });
   t.same(predictor.seqLenChoice, { seqLen: 6, source: 'trained', trained: 6, maxPositionEmbeddings: 512 }, 'the predictor runs at the training length');
-  const encoded = predictor.tokenizer.encodeBatch(mlpTexts, { maxLength: predictor.seqLen });
+  const encoded = await predictor.tokenizer.encodeBatch(mlpTexts, { maxLength: predictor.seqLenChoice.seqLen });
   mlpPredictions.push({
-    seqLen: predictor.seqLen,
+    seqLen: predictor.seqLenChoice.seqLen,
     inputIds: mlpTexts.map((_, r) => Array.from(encoded.inputIds.subarray(r * 6, (r + 1) * 6))),
     logits: (await predictor.predict(mlpTexts)).map((prediction) => prediction.logits),
   });
@@ -221,15 +168,15 @@ t.test('saved directories load in transformers: a linear head plainly, an mlp he
   t.equal(mlpAuto.model_max_length, ours.seqLen, "AutoTokenizer's default length is the training length");
   t.same(mlpAuto.input_ids, ours.inputIds, 'same ids, truncated and padded alike');
   const maxDiff = Math.max(...ours.logits.flat().map((z, i) => Math.abs(z - mlpAuto.logits.flat()[i]!)));
-  t.ok(maxDiff <= 1e-4, `AutoModelForSequenceClassification vs BertPredictor: max logit diff ${maxDiff.toExponential(2)}`);
+  t.ok(maxDiff <= 1e-4, `AutoModelForSequenceClassification vs Predictor: max logit diff ${maxDiff.toExponential(2)}`);
   t.ok(Math.max(...ours.logits.flat().map(Math.abs)) > 0.1, 'logits large enough for the comparison to mean something');
 });
 
 t.test('initialisation follows HF: seeded, normal(0, 0.02) weights, zero biases and pad row, unit LayerNorm', async (t) => {
-  const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 100 }), head: { kind: 'linear' } };
-  const a = initBertParams(spec, 1);
-  const b = initBertParams(spec, 1);
-  const c = initBertParams(spec, 2);
+  const spec = modelSpec(FAMILIES.bert, bertPresetConfig('tiny', { vocabSize: 100 }));
+  const a = initModelParams(spec, 1);
+  const b = initModelParams(spec, 1);
+  const c = initModelParams(spec, 2);
   t.same(a['bert.encoder.layer.1.attention.self.query.weight']!.data, b['bert.encoder.layer.1.attention.self.query.weight']!.data);
   t.not(a['bert.encoder.layer.1.attention.self.query.weight']!.data[0], c['bert.encoder.layer.1.attention.self.query.weight']!.data[0]);
   const word = a['bert.embeddings.word_embeddings.weight']!.data;
@@ -240,25 +187,25 @@ t.test('initialisation follows HF: seeded, normal(0, 0.02) weights, zero biases 
   t.ok(Math.abs(mean) < 1e-3 && Math.abs(std - 0.02) < 1e-3, `mean ${mean}, std ${std}`);
   t.ok(a['bert.encoder.layer.0.output.LayerNorm.weight']!.data.every((v) => v === 1));
   t.ok(a['bert.pooler.dense.bias']!.data.every((v) => v === 0));
-  t.same([...bertParamShapes(spec).keys()], Object.keys(a), 'params in bertParamShapes order');
-  t.equal(bertParamShapes({ config: bertPresetConfig('base'), head: { kind: 'linear' } }).size, 5 + 12 * 16 + 2 + 2);
+  t.same([...modelParamShapes(spec).keys()], Object.keys(a), 'params in modelParamShapes order');
+  t.equal(modelParamShapes(modelSpec(FAMILIES.bert, bertPresetConfig('base'))).size, 5 + 12 * 16 + 2 + 2);
 });
 
 t.test('dropout: keyed, deterministic, identity at rate 0 or in eval; bf16 close to f32', async (t) => {
-  const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 30 }), head: { kind: 'mlp', hidden: 16 } };
-  const params = await putBertParams(rt, initBertParams(spec, 9));
+  const spec = modelSpec(FAMILIES.bert, bertPresetConfig('tiny', { vocabSize: 30 }), 'mlp:16');
+  const params = await putParams(rt, initModelParams(spec, 9));
   const batch = await putBatch(makeBatch(30, 8, [8, 6, 2, 1]));
   const run = jit(
     (p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor, key: Tensor) => {
       const inputs = { inputIds, tokenTypeIds, attentionMask };
-      const noDropout = { config: { ...spec.config, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0, classifierDropout: 0 }, head: spec.head };
+      const noDropout = { ...spec, config: { ...spec.config, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0, classifierDropout: 0 } };
       return [
-        bertForward(spec, p, inputs, { train: false }),
-        bertForward(spec, p, inputs, { train: true, dropoutKey: key }),
-        bertForward(noDropout, p, inputs, { train: true, dropoutKey: key }),
-        bertForward(spec, p, inputs, { train: false, computeDtype: 'bf16' }),
-        bertLoss(bertForward(spec, p, inputs, { train: false }), ops.constant([0, 1, 0, 1], [4], 's32'), ops.constant([1, 1, 1, 0], [4], 'f32')),
-        ops.crossEntropy(bertForward(spec, p, inputs, { train: false }), ops.constant([0, 1, 0, 1], [4], 's32'), { reduction: 'none' }),
+        modelForward(spec, p, inputs, { train: false }),
+        modelForward(spec, p, inputs, { train: true, dropoutKey: key }),
+        modelForward(noDropout, p, inputs, { train: true, dropoutKey: key }),
+        modelForward(spec, p, inputs, { train: false, computeDtype: 'bf16' }),
+        crossEntropyLoss(modelForward(spec, p, inputs, { train: false }), ops.constant([0, 1, 0, 1], [4], 's32'), ops.constant([1, 1, 1, 0], [4], 'f32')),
+        ops.crossEntropy(modelForward(spec, p, inputs, { train: false }), ops.constant([0, 1, 0, 1], [4], 's32'), { reduction: 'none' }),
       ];
     },
     { runtime: rt },
@@ -281,12 +228,12 @@ t.test('dropout: keyed, deterministic, identity at rate 0 or in eval; bf16 close
 });
 
 t.test('per-example dropout keys: the masks of an example follow its key, not its batch', async (t) => {
-  const spec: BertSpec = { config: bertPresetConfig('tiny', { vocabSize: 30 }), head: { kind: 'mlp', hidden: 16 } };
-  const params = await putBertParams(rt, initBertParams(spec, 9));
+  const spec = modelSpec(FAMILIES.bert, bertPresetConfig('tiny', { vocabSize: 30 }), 'mlp:16');
+  const params = await putParams(rt, initModelParams(spec, 9));
   const run = jit(
     (p: Record<string, Tensor>, inputIds: Tensor, tokenTypeIds: Tensor, attentionMask: Tensor, keys: Tensor) => [
-      bertForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: true, dropoutKey: keys }),
-      bertForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }),
+      modelForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: true, dropoutKey: keys }),
+      modelForward(spec, p, { inputIds, tokenTypeIds, attentionMask }, { train: false }),
     ],
     { runtime: rt },
   );
@@ -336,35 +283,38 @@ t.test('splitKey derives distinct, reproducible keys', async (t) => {
 
 t.test('loading errors name the tensor and both shapes, or the missing ones', async (t) => {
   const source = path.join(work, 'random-0');
+  const spec = modelSpec(FAMILIES.bert, { ...bertPresetConfig('tiny', { vocabSize: 50 }), hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 64, maxPositionEmbeddings: 16 });
+  await saveModelDir(source, spec, initModelParams(spec, 3), { writeTokenizer: async () => undefined });
   const bad = path.join(work, 'bad');
   await mkdir(bad, { recursive: true });
   const config = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8'));
   await writeFile(path.join(bad, 'config.json'), JSON.stringify({ ...config, intermediate_size: 65 }));
   await copyFile(path.join(source, 'model.safetensors'), path.join(bad, 'model.safetensors'));
-  await t.rejects(loadBertParams(bad), { name: 'FileFormatError', message: /model\.safetensors: tensor bert\.encoder\.layer\.0\.intermediate\.dense\.weight has shape \[64, 32\] but the config expects \[65, 32\]/ });
+  await t.rejects(loadModelDir(bad), { name: 'FileFormatError', message: /model\.safetensors: tensor bert\.encoder\.layer\.0\.intermediate\.dense\.weight has shape \[64, 32\] but the config expects \[65, 32\]/ });
   await writeFile(path.join(bad, 'config.json'), JSON.stringify({ ...config, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } }));
-  await t.rejects(loadBertParams(bad), { message: /tensor classifier\.weight has shape \[2, 32\] but the config expects \[3, 32\] \(the head was saved for another class count/ });
+  await t.rejects(loadModelDir(bad), { message: /tensor classifier\.weight has shape \[2, 32\] but the config expects \[3, 32\] \(the head was saved for another class count/ });
   await writeFile(path.join(bad, 'config.json'), JSON.stringify(config));
   const tensors = (await readSafetensors(path.join(source, 'model.safetensors'))).tensors;
   tensors.delete('bert.encoder.layer.1.attention.self.key.weight');
   tensors.delete('bert.embeddings.LayerNorm.bias');
   await writeSafetensors(path.join(bad, 'model.safetensors'), tensors);
-  await t.rejects(loadBertParams(bad), { message: /missing BERT parameters bert\.embeddings\.LayerNorm\.bias, bert\.encoder\.layer\.1\.attention\.self\.key\.weight/ });
-  await t.rejects(loadBertParams(path.join(work, 'nowhere')), { name: 'FileFormatError', message: /config\.json: file not found/ });
+  await t.rejects(loadModelDir(bad), { message: /missing bert parameters bert\.embeddings\.LayerNorm\.bias, bert\.encoder\.layer\.1\.attention\.self\.key\.weight/ });
+  await t.rejects(loadModelDir(path.join(work, 'nowhere')), { name: 'FileFormatError', message: /config\.json: file not found/ });
 });
 
-t.test('a BERT-base train step traces quickly', async (t) => {
-  const spec: BertSpec = { config: bertPresetConfig('base', { labels: ['a', 'b', 'c'] }), head: { kind: 'mlp', hidden: 32 } };
-  const paramSpecs = Object.fromEntries([...bertParamShapes(spec)].map(([name, shape]) => [name, { dtype: 'f32' as const, shape }]));
+t.test('a BERT-base bf16 train step traces (its time is printed)', async (t) => {
+  const spec = modelSpec(FAMILIES.bert, bertPresetConfig('base', { labels: ['a', 'b', 'c'] }), 'mlp:32');
+  const paramSpecs = Object.fromEntries([...modelParamShapes(spec)].map(([name, shape]) => [name, { dtype: 'f32' as const, shape }]));
   const ids = { dtype: 's32' as const, shape: [32, 128] };
   const started = performance.now();
   const program = trace(
     (p: Record<string, Tensor>, inputIds: Tensor, attentionMask: Tensor, labels: Tensor, key: Tensor) =>
-      valueAndGrad((q: Record<string, Tensor>) => bertLoss(bertForward(spec, q, { inputIds, attentionMask }, { train: true, dropoutKey: key, computeDtype: 'bf16' }), labels))(p),
+      valueAndGrad((q: Record<string, Tensor>) => crossEntropyLoss(modelForward(spec, q, { inputIds, attentionMask }, { train: true, dropoutKey: key, computeDtype: 'bf16' }), labels))(p),
     [paramSpecs, ids, ids, { dtype: 's32', shape: [32] }, { dtype: 's64', shape: [2] }],
   );
   const text = program.text;
   const seconds = (performance.now() - started) / 1000;
+  // printed, not asserted (timings are the bench's job): about 1 s on an idle 2-core machine
   t.comment(`BERT-base bf16 train step (B=32, S=128): traced and printed in ${seconds.toFixed(2)} s, ${(text.length / 1e6).toFixed(2)} MB of StableHLO`);
-  t.ok(seconds < 10, `traced in ${seconds.toFixed(2)} s`);
+  t.ok(text.includes('stablehlo.dot_general'), 'a whole train step was printed');
 });

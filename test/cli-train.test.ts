@@ -6,9 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
-import { bertPresetConfig, initBertParams, type BertSpec } from '../lib/models/bert.js';
-import { saveBertModel } from '../lib/models/bert-files.js';
+import { microModel as writeMicroModel } from './helpers/micro-model.js';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -20,13 +18,8 @@ writeFileSync(csv, `review,sentiment\n${data.texts.map((text, i) => `"${text}",$
 const empty = path.join(dir, 'empty.csv');
 writeFileSync(empty, 'review,sentiment\n');
 
-async function microModel(): Promise<string> {
-  const model = path.join(dir, 'model');
-  const base = bertPresetConfig('tiny', { vocabSize: data.vocab.length, labels: ['negative', 'neutral', 'positive'] });
-  const spec: BertSpec = { config: { ...base, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 }, head: { kind: 'linear' } };
-  await saveBertModel(model, spec, initBertParams(spec, 1), { vocab: data.vocab, tokenizer: new BertTokenizer(data.vocab).settings });
-  return model;
-}
+/** The micro model (1 layer, hidden 32) over the demo vocabulary, rewritten in place. */
+const microModel = (): Promise<string> => writeMicroModel(data.vocab, ['negative', 'neutral', 'positive'], { dir: path.join(dir, 'model'), seed: 1 });
 
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root, timeout: 300_000 });
 const trainArgs = (model: string, out: string, extra: string[] = []) => [

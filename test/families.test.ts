@@ -18,6 +18,15 @@ const CASES: FamilyCase[] = [
     tokenTypes: true,
     architecture: 'BertForSequenceClassification',
   },
+  {
+    name: 'bert (3 token types, eps 1e-7, 1 layer)',
+    modelType: 'bert',
+    config: { vocab_size: 41, hidden_size: 24, num_hidden_layers: 1, num_attention_heads: 3, intermediate_size: 40, max_position_embeddings: 12, num_labels: 3, type_vocab_size: 3, layer_norm_eps: 1e-7 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: true,
+    architecture: 'BertForSequenceClassification',
+  },
 ];
 
 for (const familyCase of CASES) await t.test(familyCase.name, async (t) => familyParity(t, rt, familyCase));

@@ -9,7 +9,9 @@ import t from 'tap';
 import { main } from '../lib/cli/main.js';
 import { BertTokenizer } from '../lib/data/index.js';
 import { readSafetensors, writeSafetensors } from '../lib/io/index.js';
-import { type BertSpec, BertPredictor, bertPresetConfig, initBertParams, saveBertModel } from '../lib/models/index.js';
+import { FAMILIES, bertPresetConfig, initModelParams, modelSpec } from '../lib/models/index.js';
+import { saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
+import { Predictor } from '../lib/train/predictor.js';
 import { openTestRuntime } from './helpers/runtime.js';
 
 const rt = await openTestRuntime();
@@ -17,11 +19,9 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-predict-'));
 const modelDir = path.join(work, 'model');
 const words = ['good', 'bad', 'movie', 'great', 'awful', 'the', 'was', 'very', 'not', '!', ',', '.'];
 const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
-const spec: BertSpec = {
-  config: { ...bertPresetConfig('tiny', { vocabSize: vocab.length, labels: ['negative', 'positive', 'neutral'] }), maxPositionEmbeddings: 32 },
-  head: { kind: 'mlp', hidden: 16 },
-};
-await saveBertModel(modelDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings });
+const spec = modelSpec(FAMILIES.bert, { ...bertPresetConfig('tiny', { vocabSize: vocab.length, labels: ['negative', 'positive', 'neutral'] }), maxPositionEmbeddings: 32 }, 'mlp:16');
+const save = (dir: string, seqLen?: number) => saveModelDir(dir, spec, initModelParams(spec, 21), { writeTokenizer: tokenizerWriter(new BertTokenizer(vocab)), ...(seqLen ? { seqLen } : {}) });
+await save(modelDir);
 const texts = ['The movie was very good!', 'bad, awful', '', 'not great.', 'Good good GOOD', 'unknown words here'];
 const dataFile = path.join(work, 'data.csv');
 await writeFile(dataFile, `id,Text\n${texts.map((text, i) => `${i},"${text}"`).join('\n')}\n`);
@@ -50,7 +50,7 @@ t.test('predicts every row in order with a padded last batch, as one text at a t
   t.match(run.stderr, /6 predictions written to .*predictions\.jsonl \(.* s, batch 4, seq len 12\)/);
   const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { label: string; probabilities: number[]; logits: number[] });
   t.equal(lines.length, texts.length);
-  using single = await BertPredictor.open(rt, modelDir, { seqLen: 12, batchSize: 1 });
+  using single = await Predictor.open(modelDir, { runtime: rt, seqLen: 12, batchSize: 1 });
   const expected = await single.predict(texts);
   t.equal(single.compileCount, 1, 'one program for six batches');
   lines.forEach((line, i) => {
@@ -69,7 +69,7 @@ t.test('predicts every row in order with a padded last batch, as one text at a t
 
 t.test('the default sequence length is the training length, else 128 capped, and says which', async (t) => {
   const trainedDir = path.join(work, 'trained-at-10');
-  await saveBertModel(trainedDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings, seqLen: 10 });
+  await save(trainedDir, 10);
   const config = JSON.parse(await readFile(path.join(trainedDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const tokenizerConfig = JSON.parse(await readFile(path.join(trainedDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   t.equal(config.pjrt_bert_seq_len, 10, 'config.json records the training length');
@@ -82,7 +82,7 @@ t.test('the default sequence length is the training length, else 128 capped, and
   t.match(run.stderr, /^pjrt-bert predict: --seq-len 10, the length .*trained-at-10 was trained at\n/);
   t.match(run.stderr, /6 predictions written .*seq len 10\)/);
   const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { logits: number[] });
-  using at10 = await BertPredictor.open(rt, trainedDir, { seqLen: 10, batchSize: 6 });
+  using at10 = await Predictor.open(trainedDir, { runtime: rt, seqLen: 10, batchSize: 6 });
   t.same(at10.seqLenChoice, { seqLen: 10, source: 'asked', trained: 10, maxPositionEmbeddings: 32 });
   const expected = await at10.predict(texts);
   lines.forEach((line, i) => t.ok(line.logits.every((z, k) => Math.abs(z - expected[i]!.logits[k]!) < 1e-5), `row ${i}: the logits of --seq-len 10`));
@@ -96,11 +96,11 @@ t.test('the default sequence length is the training length, else 128 capped, and
 
   // a directory that records no length (a plain HF checkpoint): 128, capped at max_position_embeddings 32
   const plainDir = path.join(work, 'plain');
-  await saveBertModel(plainDir, spec, initBertParams(spec, 21), { vocab, tokenizer: new BertTokenizer(vocab).settings });
+  await save(plainDir);
   const plain = await cli(['--model', plainDir, '--text', texts[0]!]);
   t.equal(plain.code, 0, plain.stderr);
   t.match(plain.stderr, /^pjrt-bert predict: --seq-len 32, the default 128 capped at max_position_embeddings 32: .*plain\/config\.json does not record the length the model was trained at \(pjrt_bert_seq_len\)\n$/);
-  using plainPredictor = await BertPredictor.open(rt, plainDir, { batchSize: 1 });
+  using plainPredictor = await Predictor.open(plainDir, { runtime: rt, batchSize: 1 });
   t.same(plainPredictor.seqLenChoice, { seqLen: 32, source: 'default', trained: undefined, maxPositionEmbeddings: 32 });
 
   const bad = path.join(work, 'bad-seq-len');
@@ -109,7 +109,7 @@ t.test('the default sequence length is the training length, else 128 capped, and
   await writeFile(path.join(bad, 'config.json'), JSON.stringify({ ...config, pjrt_bert_seq_len: 64 }));
   const refused = await cli(['--model', bad, '--text', 'good']);
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /bad-seq-len\/config\.json: pjrt_bert_seq_len must be an integer from 2 to max_position_embeddings 32, got 64; fix it or delete the field/);
+  t.match(refused.stderr, /bad-seq-len\/config\.json: pjrt_bert_seq_len must be an integer from 2 to the model's 32 positions, got 64; fix it or delete the field/);
 });
 
 t.test('errors a user can act on', async (t) => {
@@ -118,11 +118,11 @@ t.test('errors a user can act on', async (t) => {
     t.equal(run.code, code, args.join(' '));
     t.match(run.stderr, message);
   };
-  await fail(['--model', path.join(work, 'nowhere'), '--text', 'x'], 1, /pjrt-bert predict: model directory .*nowhere does not exist/);
+  await fail(['--model', path.join(work, 'nowhere'), '--text', 'x'], 1, /pjrt-bert predict: .*nowhere: no such model directory/);
   await fail(['--model', work, '--text', 'x'], 1, /config\.json: file not found/);
   await fail(['--model', modelDir, '--data', dataFile, '--text-column', 'tweet'], 1, /tweet.*(id|Text).*(Text|id)/);
   await fail(['--model', modelDir, '--data', path.join(work, 'missing.csv')], 1, /missing\.csv: file not found/);
-  await fail(['--model', modelDir, '--text', 'x', '--seq-len', '33'], 1, /sequence length 33 exceeds the model's max_position_embeddings 32/);
+  await fail(['--model', modelDir, '--text', 'x', '--seq-len', '33'], 1, /sequence length must be an integer from 2 to the model's 32 positions, got 33/);
   await fail(['--model', modelDir], 2, /give exactly one of --data FILE and --text/);
   await fail(['--data', dataFile], 2, /--model DIR is required/);
   await fail(['--model', modelDir, '--text', 'x', '--batch-size', '0'], 2, /--batch-size must be a positive integer, got '0'/);

@@ -89,7 +89,7 @@ t.test('validation split: the last fraction of the rows in file order, as Keras'
   const empty = path.join(dir, 'empty.csv');
   await writeFile(empty, 'text,label\n');
   await t.rejects(loadTrainingData(empty, { textColumn: 'text', labelColumn: 'label', tokenizer, seqLen: 4 }), { name: 'DataError', message: /no data rows/ });
-  t.throws(() => tokenizeExamples(tokenizer, ['a'], 2.5), RangeError);
+  await t.rejects(tokenizeExamples(tokenizer, ['a'], 2.5), RangeError);
 });
 
 t.test('shuffle: SplitMix64 from (seed, epoch), a permutation, reproducible', async (t) => {

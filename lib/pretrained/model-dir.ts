@@ -9,7 +9,7 @@
  *     await saveModelDir('out', loaded.spec, params, { tokenizer: writeTokenizerFiles, seqLen: 128 });
  */
 import { existsSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -36,10 +36,12 @@ export interface ModelConfig {
 
 /**
  * Reads `dir/config.json` and parses it with the family its `model_type` names. Async; throws
- * FileFormatError for a missing or malformed file, FileFormatError naming the file and the
+ * FileFormatError for a missing directory, a missing or malformed file, FileFormatError naming the file and the
  * field for an unsupported `model_type` (listing the supported ones) or an invalid field.
  */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new FileFormatError(dir, `no such model directory${info ? ' (it is a file)' : ''}: give a Hugging Face model directory (config.json, weights, tokenizer files), such as the --out of pjrt-bert train`);
   const file = path.join(dir, 'config.json');
   const json = await readJsonFile(file);
   const modelType = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).model_type : undefined;
