@@ -27,6 +27,28 @@ const CASES: FamilyCase[] = [
     tokenTypes: true,
     architecture: 'BertForSequenceClassification',
   },
+  {
+    // HF's class defaults (type_vocab_size 2, so row 0 has segment B); positions from the ids,
+    // starting after pad_token_id 1; 10 rows of positions fit the 8 tokens exactly
+    name: 'roberta',
+    modelType: 'roberta',
+    config: { vocab_size: 50, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 10, num_labels: 3 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: true,
+    architecture: 'RobertaForSequenceClassification',
+  },
+  {
+    // as the released checkpoints (one token type, eps 1e-5), with another padding id: positions start at 4
+    name: 'xlm-roberta',
+    modelType: 'xlm-roberta',
+    config: { vocab_size: 60, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 12, type_vocab_size: 1, layer_norm_eps: 1e-5, pad_token_id: 3, num_labels: 2 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: false,
+    architecture: 'XLMRobertaForSequenceClassification',
+    tokenArchitecture: 'XLMRobertaForTokenClassification',
+  },
 ];
 
 for (const familyCase of CASES) await t.test(familyCase.name, async (t) => familyParity(t, rt, familyCase));

@@ -4,11 +4,14 @@
  */
 import { bert } from './bert.js';
 import { type EncoderFamily, erased } from './family.js';
+import { roberta, xlmRoberta } from './roberta.js';
 import { FileFormatError } from '../base/errors.js';
 
 /** Every supported family. */
 export const FAMILIES = {
   bert: erased(bert),
+  roberta: erased(roberta),
+  'xlm-roberta': erased(xlmRoberta),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */

@@ -12,6 +12,7 @@ export { type Head, type HeadContext, type HeadRunOptions, classifierDropoutOf, 
 export { HEADS, type HeadKind, headOf } from './heads.js';
 export { CONFIG_LIMITS, type EncoderConfigBase, type FieldSpec, type FieldTable, configParser, configToJson, positiveInt, probability } from './hf-config.js';
 export { crossEntropyLoss } from './losses.js';
+export { type RobertaConfig, ROBERTA_FIELDS, XLM_ROBERTA_FIELDS, roberta, robertaMaxSequenceLength, xlmRoberta } from './roberta.js';
 export {
   type ForwardOptions,
   type HeadSpec,

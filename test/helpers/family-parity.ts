@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 
 import { readSafetensors, toFloat32 } from '../../lib/io/index.js';
-import { type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, modelForward } from '../../lib/models/index.js';
+import { type EncoderInputs, type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, modelForward } from '../../lib/models/index.js';
 import { loadModelDir, saveModelDir } from '../../lib/pretrained/index.js';
 import type { DeviceArray, Runtime } from '../../lib/runtime/index.js';
 import { jit, valueAndGrad, type Tensor } from '../../lib/trace/index.js';
@@ -39,6 +39,11 @@ export interface FamilyCase {
   readonly firstId?: number;
   /** The architecture HF should report for our saved directory. */
   readonly architecture: string;
+  /**
+   * The token-classification architecture: when given, a token-classification model that
+   * transformers builds is also checked (logits, and our saved directory loading as this class).
+   */
+  readonly tokenArchitecture?: string;
 }
 
 /** A batch as the Python side takes it (rows of ids). */
@@ -169,4 +174,105 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
     const diff = relativeDiff(logits, reference.logits.flat());
     t.ok(diff < 0.1, `bf16 vs f32 logits: ${diff.toExponential(2)} (bf16 has 8 bits of mantissa)`);
   });
+
+  await t.test(`${familyCase.name}: a packed row gives each example its output alone`, async (t) => packedMatchesAlone(t, rt, familyCase, loaded.spec, loaded.params));
+  await t.test(`${familyCase.name}: an mlp:N head runs and round-trips through our directories`, async (t) => mlpHeadRoundTrip(t, rt, familyCase, dir, path.join(work, 'mlp')));
+  if (familyCase.tokenArchitecture) await t.test(`${familyCase.name}: token classification matches transformers`, async (t) => tokenParity(t, rt, familyCase, path.join(work, 'token')));
+}
+
+/** The encoder's sequence output [B, S, H] (flat) for host params and s32 inputs given as rows (EncoderInputs names). */
+export async function ourSequence(rt: Runtime, spec: ModelSpec, params: ModelParams<HostParam>, rows: Record<string, number[][]>): Promise<Float32Array> {
+  const encode = jit((p: Record<string, Tensor>, inputs: Record<string, Tensor>) => spec.family.encode(spec.config, p, inputs as unknown as EncoderInputs, { train: false }).sequence, { runtime: rt });
+  const shape = [rows.inputIds!.length, rows.inputIds![0]!.length];
+  const inputs = Object.fromEntries(await Promise.all(Object.entries(rows).map(async ([name, values]) => [name, await rt.put(Int32Array.from(values.flat()), shape)] as const)));
+  const out = (await encode(await putParams(rt, params), inputs)) as DeviceArray;
+  encode.dispose();
+  return (await out.toHost()) as Float32Array;
+}
+
+/**
+ * Two examples of the case's batch packed in one row (segmentIds 1 and 2, positions restarting
+ * at 0) give every real token the encoder output it has when its example is alone in a padded
+ * row (within 1e-5 of the largest output). Async.
+ */
+export async function packedMatchesAlone(t: Test, rt: Runtime, familyCase: FamilyCase, spec: ModelSpec, params: ModelParams<HostParam>): Promise<void> {
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const { lengths, seqLen } = familyCase;
+  const pairs = lengths.flatMap((a, i) => lengths.map((b, j) => [i, j, a + b] as const)).filter(([i, j, total]) => i < j && total <= seqLen);
+  if (pairs.length === 0) {
+    t.fail(`no two rows of lengths ${lengths.join(', ')} fit in one row of ${seqLen}`);
+    return;
+  }
+  const [first, second] = pairs[0]!;
+  const examples = [first, second].map((row) => batch.input_ids[row]!.slice(0, lengths[row]));
+  const padded = (tokens: number[], fill: number) => [...tokens, ...Array<number>(seqLen - tokens.length).fill(fill)];
+  const alone = await ourSequence(rt, spec, params, {
+    inputIds: examples.map((tokens) => padded(tokens, pad)),
+    attentionMask: examples.map((tokens) => padded(tokens.map(() => 1), 0)),
+  });
+  const segments = padded(examples.flatMap((tokens, e) => tokens.map(() => e + 1)), 0);
+  const packed = await ourSequence(rt, spec, params, {
+    inputIds: [padded(examples.flat(), pad)],
+    attentionMask: [segments.map((segment) => (segment > 0 ? 1 : 0))],
+    segmentIds: [segments],
+    positionIds: [padded(examples.flatMap((tokens) => tokens.map((_, i) => i)), 0)],
+  });
+  const hidden = spec.config.hiddenSize;
+  const want: number[] = [];
+  const got: number[] = [];
+  let offset = 0;
+  examples.forEach((tokens, e) => {
+    want.push(...alone.subarray(e * seqLen * hidden, (e * seqLen + tokens.length) * hidden));
+    got.push(...packed.subarray(offset * hidden, (offset + tokens.length) * hidden));
+    offset += tokens.length;
+  });
+  const diff = relativeDiff(got, want);
+  t.ok(diff <= 1e-5, `rows of ${examples.map((tokens) => tokens.length).join(' + ')} tokens packed: max relative difference ${diff.toExponential(2)} (bound 1e-5)`);
+}
+
+/**
+ * The reference directory with an `mlp:16` head (initialised fresh): finite logits [B, labels],
+ * saved and loaded back by us with the head recorded and the same logits. Async.
+ */
+export async function mlpHeadRoundTrip(t: Test, rt: Runtime, familyCase: FamilyCase, dir: string, saved: string): Promise<void> {
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const withMlp = await loadModelDir(dir, { head: 'mlp:16' });
+  t.same(withMlp.initialized.sort(), ['classifier.0.bias', 'classifier.0.weight', 'classifier.3.bias', 'classifier.3.weight'], 'only the mlp head is initialised fresh');
+  const logits = await ourLogits(rt, withMlp.spec, withMlp.params, batch);
+  t.equal(logits.length, familyCase.lengths.length * withMlp.spec.config.labels!.length, 'one row of logits per example');
+  t.ok(logits.every(Number.isFinite), 'finite');
+  await saveModelDir(saved, withMlp.spec, withMlp.params, { writeTokenizer: async () => undefined });
+  const back = await loadModelDir(saved);
+  t.same([back.spec.head, back.initialized, back.unused], [{ kind: 'mlp', hidden: 16 }, [], []], 'the head is recorded and every tensor is used');
+  t.same(await ourLogits(rt, back.spec, back.params, batch), logits, 'the same logits after the round trip');
+}
+
+/**
+ * Token classification: transformers builds a random `<Family>ForTokenClassification`; loaded
+ * with the `token` head, our logits [B, S, labels] match within 1e-5, and our saved directory
+ * loads in AutoModelForTokenClassification as `tokenArchitecture` with nothing missing or
+ * unexpected and the same logits (1e-4). Async.
+ */
+export async function tokenParity(t: Test, rt: Runtime, familyCase: FamilyCase, work: string): Promise<void> {
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const labelCount = (familyCase.config.num_labels as number | undefined) ?? 2;
+  const labels = batch.input_ids.map((row) => row.map((id) => id % labelCount));
+  const dir = path.join(work, 'reference');
+  const reference = await runPythonJson<{ logits: number[][][]; class: string }>('family_reference.py', ['random', dir], { model_type: familyCase.modelType, config: familyCase.config, seed: 11, task: 'token', labels, ...batch });
+  t.equal(reference.class, familyCase.tokenArchitecture, 'transformers built the expected class');
+  const loaded = await loadModelDir(dir, { head: 'token' });
+  t.same([loaded.initialized, loaded.unused], [[], []], 'every tensor used, nothing initialised fresh');
+  const logits = await ourLogits(rt, loaded.spec, loaded.params, batch);
+  const diff = relativeDiff(logits, reference.logits.flat(2));
+  t.ok(diff <= 1e-5, `max relative token logit difference ${diff.toExponential(2)} (bound 1e-5)`);
+  const saved = path.join(work, 'saved');
+  await saveModelDir(saved, loaded.spec, loaded.params, { writeTokenizer: async () => undefined });
+  const back = await runPythonJson<{ class: string; logits: number[][][]; missing: string[]; unexpected: string[]; mismatched: string[] }>('family_reference.py', ['logits', saved], { task: 'token', ...batch });
+  t.equal(back.class, familyCase.tokenArchitecture);
+  t.same([back.missing, back.unexpected, back.mismatched], [[], [], []], 'nothing missing, unexpected or mismatched');
+  const savedDiff = relativeDiff(back.logits.flat(2), reference.logits.flat(2));
+  t.ok(savedDiff <= 1e-4, `max relative token logit difference of the saved directory ${savedDiff.toExponential(2)} (bound 1e-4)`);
 }
