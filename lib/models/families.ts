@@ -3,12 +3,14 @@
  * row. Adding a family is one module implementing `EncoderFamily` plus one row here.
  */
 import { bert } from './bert.js';
+import { distilbert } from './distilbert.js';
 import { type EncoderFamily, erased } from './family.js';
 import { FileFormatError } from '../base/errors.js';
 
 /** Every supported family. */
 export const FAMILIES = {
   bert: erased(bert),
+  distilbert: erased(distilbert),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */
