@@ -6,6 +6,8 @@
  *   - saved by us, the directory loads in the Auto class with nothing missing or unexpected and
  *     gives the same logits (1e-4);
  *   - bf16 runs and stays near f32;
+ *   - a packed row (two examples in one row, segmentIds/positionIds given) gives each example
+ *     the same encoder output as alone (1e-5);
  *   - with a tokenizer: 20 AdamW steps of the Trainer within 1e-4 of the distance moved against
  *     a PyTorch loop, and 4 replicas giving 1 replica's parameters up to rounding.
  */
@@ -89,6 +91,74 @@ export async function ourLogits(rt: Runtime, spec: ModelSpec, params: ModelParam
   return (await out.toHost()) as Float32Array;
 }
 
+/** The first two rows of `lengths` that fit in one row of `seqLen` tokens together. */
+function packablePair(familyCase: FamilyCase): [number, number] | undefined {
+  const { lengths, seqLen } = familyCase;
+  for (let i = 0; i < lengths.length; i++) for (let j = i + 1; j < lengths.length; j++) if (lengths[i]! + lengths[j]! <= seqLen) return [i, j];
+  return undefined;
+}
+
+/**
+ * Packs rows `first` and `second` of `batch` into one row, as the Trainer packs short examples:
+ * the real tokens of each one after the other, then `pad`; segmentIds 1 and 2 (0 on padding),
+ * positionIds restarting at 0 for the second example. Returns s32 rows [1, S] by input name.
+ */
+function packRows(batch: Batch, lengths: readonly number[], [first, second]: [number, number], pad: number): Record<string, number[][]> {
+  const seqLen = batch.input_ids[0]!.length;
+  const a = lengths[first]!;
+  const used = a + lengths[second]!;
+  // the token at packed position i: row and index in it, or undefined on padding
+  const source = (i: number): [number, number] | undefined => (i < a ? [first, i] : i < used ? [second, i - a] : undefined);
+  const row = (value: (i: number, at: [number, number] | undefined) => number): number[][] => [Array.from({ length: seqLen }, (_, i) => value(i, source(i)))];
+  const packed: Record<string, number[][]> = {
+    inputIds: row((_, at) => (at ? batch.input_ids[at[0]]![at[1]]! : pad)),
+    attentionMask: row((_, at) => (at ? 1 : 0)),
+    segmentIds: row((i, at) => (at ? (i < a ? 1 : 2) : 0)),
+    positionIds: row((_, at) => (at ? at[1] : 0)),
+  };
+  if (batch.token_type_ids) packed.tokenTypeIds = row((_, at) => (at ? batch.token_type_ids![at[0]]![at[1]]! : 0));
+  return packed;
+}
+
+/** The encoder's sequence output [B, S, H] for inputs given as s32 rows by name, flat. */
+async function ourSequence(rt: Runtime, spec: ModelSpec, params: ModelParams<HostParam>, rows: Record<string, number[][]>): Promise<Float32Array> {
+  const encode = jit((p: Record<string, Tensor>, inputs: Record<string, Tensor>) => spec.family.encode(spec.config, p, inputs as never, { train: false }).sequence, { runtime: rt });
+  const inputs: Record<string, DeviceArray> = {};
+  for (const [name, value] of Object.entries(rows)) inputs[name] = await rt.put(Int32Array.from(value.flat()), [value.length, value[0]!.length]);
+  const out = (await encode(await putParams(rt, params), inputs)) as DeviceArray;
+  encode.dispose();
+  return (await out.toHost()) as Float32Array;
+}
+
+/**
+ * Checks that two examples packed in one row (block-diagonal attention by segmentIds,
+ * positions restarting by positionIds) get the encoder output each gets alone in its own
+ * padded row, within 1e-5 relative. Async; a subtest of `t`.
+ */
+export async function packedParity(t: Test, rt: Runtime, familyCase: FamilyCase, spec: ModelSpec, params: ModelParams<HostParam>, batch: Batch, pad: number): Promise<void> {
+  const pair = packablePair(familyCase);
+  if (!pair) throw new Error(`${familyCase.name}: no two rows of lengths [${familyCase.lengths.join(', ')}] fit in one row of ${familyCase.seqLen}; add short rows`);
+  await t.test(`${familyCase.name}: a packed row gives each example its output alone`, async (t) => {
+    const alone = await ourSequence(rt, spec, params, {
+      inputIds: batch.input_ids,
+      attentionMask: batch.attention_mask,
+      ...(batch.token_type_ids ? { tokenTypeIds: batch.token_type_ids } : {}),
+    });
+    const packed = await ourSequence(rt, spec, params, packRows(batch, familyCase.lengths, pair, pad));
+    const hidden = packed.length / familyCase.seqLen;
+    const seqLen = familyCase.seqLen;
+    let offset = 0;
+    for (const row of pair) {
+      const length = familyCase.lengths[row]!;
+      const want = alone.subarray(row * seqLen * hidden, (row * seqLen + length) * hidden);
+      const got = packed.subarray(offset * hidden, (offset + length) * hidden);
+      const diff = relativeDiff(got, want);
+      t.ok(diff <= 1e-5, `example of row ${row} (${length} tokens at ${offset}): max relative difference ${diff.toExponential(2)} (bound 1e-5)`);
+      offset += length;
+    }
+  });
+}
+
 /**
  * Runs the suite's forward, gradient, save and bf16 checks of `familyCase` as subtests of `t`.
  * Async; the Python reference runs once for all of them.
@@ -162,6 +232,8 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
     const diff = relativeDiff(back.logits.flat(), reference.logits.flat());
     t.ok(diff <= 1e-4, `max relative logit difference ${diff.toExponential(2)} (bound 1e-4)`);
   });
+
+  await packedParity(t, rt, familyCase, loaded.spec, loaded.params, batch, pad);
 
   await t.test(`${familyCase.name}: bf16 runs, near f32`, async (t) => {
     const logits = await ourLogits(rt, loaded.spec, loaded.params, batch, 'bf16');
