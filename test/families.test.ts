@@ -49,6 +49,15 @@ const CASES: FamilyCase[] = [
     architecture: 'XLMRobertaForSequenceClassification',
     tokenArchitecture: 'XLMRobertaForTokenClassification',
   },
+  {
+    name: 'distilbert',
+    modelType: 'distilbert',
+    config: { vocab_size: 50, dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 16, num_labels: 3 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: false,
+    architecture: 'DistilBertForSequenceClassification',
+  },
 ];
 
 for (const familyCase of CASES) await t.test(familyCase.name, async (t) => familyParity(t, rt, familyCase));

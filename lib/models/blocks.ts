@@ -66,14 +66,16 @@ export const BERT_BLOCK_NAMES: BlockNames = {
  * One post-LayerNorm transformer block (BERT, RoBERTa, ELECTRA, DistilBERT): self-attention,
  * dropout, residual, LayerNorm; feed-forward (the config's activation), dropout, residual,
  * LayerNorm. `hidden` [B, S, H] in the compute dtype or f32; returns the compute dtype.
- * Sync; throws as the layers do.
+ * `dropoutAfterAttention: false` leaves out the dropout on the attention output (DistilBERT
+ * has none there; BERT's `attention.output.dropout` is the default). Sync; throws as the
+ * layers do.
  */
 export function postLayerNormBlock(
   c: EncoderConfigBase,
   prefix: string,
   p: (name: string) => Tensor,
   hidden: Tensor,
-  options: { bias?: Tensor; dropout?: DropoutStream; compute: ComputeDType; names: BlockNames },
+  options: { bias?: Tensor; dropout?: DropoutStream; compute: ComputeDType; names: BlockNames; dropoutAfterAttention?: boolean },
 ): Tensor {
   const { dropout, compute, names } = options;
   const dense = (name: string, x: Tensor): Tensor => linear(x, p(`${prefix}.${name}.weight`), p(`${prefix}.${name}.bias`), compute);
@@ -85,7 +87,8 @@ export function postLayerNormBlock(
     dropoutRate: c.attentionProbsDropoutProb,
     compute,
   });
-  const attended = apply(dropout, dense(names.attentionOutput, context), c.hiddenDropoutProb);
+  const projected = dense(names.attentionOutput, context);
+  const attended = options.dropoutAfterAttention === false ? projected : apply(dropout, projected, c.hiddenDropoutProb);
   const afterAttention = norm(names.attentionNorm, ops.add(attended, ops.cast(hidden, 'f32')));
   const inner = ops.cast(activation(c.hiddenAct, c.modelType)(dense(names.intermediate, ops.cast(afterAttention, compute))), compute);
   const output = apply(dropout, dense(names.output, inner), c.hiddenDropoutProb);

@@ -3,6 +3,7 @@
  * row. Adding a family is one module implementing `EncoderFamily` plus one row here.
  */
 import { bert } from './bert.js';
+import { distilbert } from './distilbert.js';
 import { type EncoderFamily, erased } from './family.js';
 import { roberta, xlmRoberta } from './roberta.js';
 import { FileFormatError } from '../base/errors.js';
@@ -12,6 +13,7 @@ export const FAMILIES = {
   bert: erased(bert),
   roberta: erased(roberta),
   'xlm-roberta': erased(xlmRoberta),
+  distilbert: erased(distilbert),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */

@@ -2,6 +2,7 @@
  * The table of task heads, by kind: `EncoderFamily.classificationHead` and `--head` name a row.
  * Adding a head is one file (its `Head`, see head.ts) plus one row here.
  */
+import { distilbertHead } from './distilbert-head.js';
 import { type Head, bertHead, denseOutProjHead, mlpHead, tokenHead } from './head.js';
 
 /** Every head, by kind. */
@@ -9,6 +10,7 @@ export const HEADS = {
   bert: bertHead,
   roberta: denseOutProjHead('tanh'),
   electra: denseOutProjHead('gelu'),
+  distilbert: distilbertHead,
   mlp: mlpHead,
   token: tokenHead,
 } satisfies Record<string, Head<never>>;

@@ -6,6 +6,8 @@
  *   - saved by us, the directory loads in the Auto class with nothing missing or unexpected and
  *     gives the same logits (1e-4);
  *   - bf16 runs and stays near f32;
+ *   - a packed row (two examples in one row, segmentIds/positionIds given) gives each example
+ *     the same encoder output as alone (1e-5);
  *   - with a tokenizer: 20 AdamW steps of the Trainer within 1e-4 of the distance moved against
  *     a PyTorch loop, and 4 replicas giving 1 replica's parameters up to rounding.
  */
@@ -94,6 +96,65 @@ export async function ourLogits(rt: Runtime, spec: ModelSpec, params: ModelParam
   return (await out.toHost()) as Float32Array;
 }
 
+/** The first two rows of `lengths` that fit in one row of `seqLen` tokens together. */
+function packablePair(familyCase: FamilyCase): [number, number] | undefined {
+  const { lengths, seqLen } = familyCase;
+  for (let i = 0; i < lengths.length; i++) for (let j = i + 1; j < lengths.length; j++) if (lengths[i]! + lengths[j]! <= seqLen) return [i, j];
+  return undefined;
+}
+
+/**
+ * Packs rows `first` and `second` of `batch` into one row, as the Trainer packs short examples:
+ * the real tokens of each one after the other, then `pad`; segmentIds 1 and 2 (0 on padding),
+ * positionIds restarting at 0 for the second example. Returns s32 rows [1, S] by input name.
+ */
+function packRows(batch: Batch, lengths: readonly number[], [first, second]: [number, number], pad: number): Record<string, number[][]> {
+  const seqLen = batch.input_ids[0]!.length;
+  const a = lengths[first]!;
+  const used = a + lengths[second]!;
+  // the token at packed position i: row and index in it, or undefined on padding
+  const source = (i: number): [number, number] | undefined => (i < a ? [first, i] : i < used ? [second, i - a] : undefined);
+  const row = (value: (i: number, at: [number, number] | undefined) => number): number[][] => [Array.from({ length: seqLen }, (_, i) => value(i, source(i)))];
+  const packed: Record<string, number[][]> = {
+    inputIds: row((_, at) => (at ? batch.input_ids[at[0]]![at[1]]! : pad)),
+    attentionMask: row((_, at) => (at ? 1 : 0)),
+    segmentIds: row((i, at) => (at ? (i < a ? 1 : 2) : 0)),
+    positionIds: row((_, at) => (at ? at[1] : 0)),
+  };
+  if (batch.token_type_ids) packed.tokenTypeIds = row((_, at) => (at ? batch.token_type_ids![at[0]]![at[1]]! : 0));
+  return packed;
+}
+
+
+/**
+ * Checks that two examples packed in one row (block-diagonal attention by segmentIds,
+ * positions restarting by positionIds) get the encoder output each gets alone in its own
+ * padded row, within 1e-5 relative. Async; a subtest of `t`.
+ */
+export async function packedParity(t: Test, rt: Runtime, familyCase: FamilyCase, spec: ModelSpec, params: ModelParams<HostParam>, batch: Batch, pad: number): Promise<void> {
+  const pair = packablePair(familyCase);
+  if (!pair) throw new Error(`${familyCase.name}: no two rows of lengths [${familyCase.lengths.join(', ')}] fit in one row of ${familyCase.seqLen}; add short rows`);
+  await t.test(`${familyCase.name}: a packed row gives each example its output alone`, async (t) => {
+    const alone = await ourSequence(rt, spec, params, {
+      inputIds: batch.input_ids,
+      attentionMask: batch.attention_mask,
+      ...(batch.token_type_ids ? { tokenTypeIds: batch.token_type_ids } : {}),
+    });
+    const packed = await ourSequence(rt, spec, params, packRows(batch, familyCase.lengths, pair, pad));
+    const hidden = packed.length / familyCase.seqLen;
+    const seqLen = familyCase.seqLen;
+    let offset = 0;
+    for (const row of pair) {
+      const length = familyCase.lengths[row]!;
+      const want = alone.subarray(row * seqLen * hidden, (row * seqLen + length) * hidden);
+      const got = packed.subarray(offset * hidden, (offset + length) * hidden);
+      const diff = relativeDiff(got, want);
+      t.ok(diff <= 1e-5, `example of row ${row} (${length} tokens at ${offset}): max relative difference ${diff.toExponential(2)} (bound 1e-5)`);
+      offset += length;
+    }
+  });
+}
+
 /**
  * Runs the suite's forward, gradient, save and bf16 checks of `familyCase` as subtests of `t`.
  * Async; the Python reference runs once for all of them.
@@ -168,6 +229,8 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
     t.ok(diff <= 1e-4, `max relative logit difference ${diff.toExponential(2)} (bound 1e-4)`);
   });
 
+  await packedParity(t, rt, familyCase, loaded.spec, loaded.params, batch, pad);
+
   await t.test(`${familyCase.name}: bf16 runs, near f32`, async (t) => {
     const logits = await ourLogits(rt, loaded.spec, loaded.params, batch, 'bf16');
     t.ok(logits.every(Number.isFinite), 'finite');
@@ -175,7 +238,6 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
     t.ok(diff < 0.1, `bf16 vs f32 logits: ${diff.toExponential(2)} (bf16 has 8 bits of mantissa)`);
   });
 
-  await t.test(`${familyCase.name}: a packed row gives each example its output alone`, async (t) => packedMatchesAlone(t, rt, familyCase, loaded.spec, loaded.params));
   await t.test(`${familyCase.name}: an mlp:N head runs and round-trips through our directories`, async (t) => mlpHeadRoundTrip(t, rt, familyCase, dir, path.join(work, 'mlp')));
   if (familyCase.tokenArchitecture) await t.test(`${familyCase.name}: token classification matches transformers`, async (t) => tokenParity(t, rt, familyCase, path.join(work, 'token')));
 }
@@ -190,46 +252,6 @@ export async function ourSequence(rt: Runtime, spec: ModelSpec, params: ModelPar
   return (await out.toHost()) as Float32Array;
 }
 
-/**
- * Two examples of the case's batch packed in one row (segmentIds 1 and 2, positions restarting
- * at 0) give every real token the encoder output it has when its example is alone in a padded
- * row (within 1e-5 of the largest output). Async.
- */
-export async function packedMatchesAlone(t: Test, rt: Runtime, familyCase: FamilyCase, spec: ModelSpec, params: ModelParams<HostParam>): Promise<void> {
-  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
-  const batch = makeBatch(familyCase, pad);
-  const { lengths, seqLen } = familyCase;
-  const pairs = lengths.flatMap((a, i) => lengths.map((b, j) => [i, j, a + b] as const)).filter(([i, j, total]) => i < j && total <= seqLen);
-  if (pairs.length === 0) {
-    t.fail(`no two rows of lengths ${lengths.join(', ')} fit in one row of ${seqLen}`);
-    return;
-  }
-  const [first, second] = pairs[0]!;
-  const examples = [first, second].map((row) => batch.input_ids[row]!.slice(0, lengths[row]));
-  const padded = (tokens: number[], fill: number) => [...tokens, ...Array<number>(seqLen - tokens.length).fill(fill)];
-  const alone = await ourSequence(rt, spec, params, {
-    inputIds: examples.map((tokens) => padded(tokens, pad)),
-    attentionMask: examples.map((tokens) => padded(tokens.map(() => 1), 0)),
-  });
-  const segments = padded(examples.flatMap((tokens, e) => tokens.map(() => e + 1)), 0);
-  const packed = await ourSequence(rt, spec, params, {
-    inputIds: [padded(examples.flat(), pad)],
-    attentionMask: [segments.map((segment) => (segment > 0 ? 1 : 0))],
-    segmentIds: [segments],
-    positionIds: [padded(examples.flatMap((tokens) => tokens.map((_, i) => i)), 0)],
-  });
-  const hidden = spec.config.hiddenSize;
-  const want: number[] = [];
-  const got: number[] = [];
-  let offset = 0;
-  examples.forEach((tokens, e) => {
-    want.push(...alone.subarray(e * seqLen * hidden, (e * seqLen + tokens.length) * hidden));
-    got.push(...packed.subarray(offset * hidden, (offset + tokens.length) * hidden));
-    offset += tokens.length;
-  });
-  const diff = relativeDiff(got, want);
-  t.ok(diff <= 1e-5, `rows of ${examples.map((tokens) => tokens.length).join(' + ')} tokens packed: max relative difference ${diff.toExponential(2)} (bound 1e-5)`);
-}
 
 /**
  * The reference directory with an `mlp:16` head (initialised fresh): finite logits [B, labels],
