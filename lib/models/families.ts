@@ -3,12 +3,14 @@
  * row. Adding a family is one module implementing `EncoderFamily` plus one row here.
  */
 import { bert } from './bert.js';
+import { electra } from './electra.js';
 import { type EncoderFamily, erased } from './family.js';
 import { FileFormatError } from '../base/errors.js';
 
 /** Every supported family. */
 export const FAMILIES = {
   bert: erased(bert),
+  electra: erased(electra),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */
