@@ -27,6 +27,7 @@ const CASES: FamilyCase[] = [
     lengths: [8, 5, 3],
     tokenTypes: true,
     architecture: 'ElectraForSequenceClassification',
+    tokenHead: true,
   },
   {
     // embedding_size < hidden_size, as electra-small: embeddings_project (16 -> 32) follows the embeddings
@@ -37,6 +38,7 @@ const CASES: FamilyCase[] = [
     lengths: [8, 5, 3],
     tokenTypes: true,
     architecture: 'ElectraForSequenceClassification',
+    tokenHead: true,
   },
 ];
 
