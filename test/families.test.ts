@@ -47,7 +47,7 @@ const CASES: FamilyCase[] = [
     lengths: [8, 5, 3],
     tokenTypes: false,
     architecture: 'XLMRobertaForSequenceClassification',
-    tokenArchitecture: 'XLMRobertaForTokenClassification',
+    tokenHead: true,
   },
   {
     name: 'distilbert',
@@ -57,6 +57,28 @@ const CASES: FamilyCase[] = [
     lengths: [8, 5, 3],
     tokenTypes: false,
     architecture: 'DistilBertForSequenceClassification',
+  },
+  {
+    // embedding_size = hidden_size: no embeddings_project
+    name: 'electra',
+    modelType: 'electra',
+    config: { vocab_size: 50, embedding_size: 32, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 16, num_labels: 3, type_vocab_size: 2 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: true,
+    architecture: 'ElectraForSequenceClassification',
+    tokenHead: true,
+  },
+  {
+    // embedding_size < hidden_size, as electra-small: embeddings_project (16 -> 32) follows the embeddings
+    name: 'electra-projected',
+    modelType: 'electra',
+    config: { vocab_size: 50, embedding_size: 16, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 16, num_labels: 3, type_vocab_size: 2 },
+    seqLen: 8,
+    lengths: [8, 5, 3],
+    tokenTypes: true,
+    architecture: 'ElectraForSequenceClassification',
+    tokenHead: true,
   },
 ];
 

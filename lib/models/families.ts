@@ -4,6 +4,7 @@
  */
 import { bert } from './bert.js';
 import { distilbert } from './distilbert.js';
+import { electra } from './electra.js';
 import { type EncoderFamily, erased } from './family.js';
 import { roberta, xlmRoberta } from './roberta.js';
 import { FileFormatError } from '../base/errors.js';
@@ -14,6 +15,7 @@ export const FAMILIES = {
   roberta: erased(roberta),
   'xlm-roberta': erased(xlmRoberta),
   distilbert: erased(distilbert),
+  electra: erased(electra),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */

@@ -7,6 +7,7 @@
 export { type BertConfig, BERT_FIELDS, BERT_PRESETS, type BertPreset, bert, bertPresetConfig, isBertPreset } from './bert.js';
 export { type DistilBertConfig, DISTILBERT_BLOCK_NAMES, DISTILBERT_FIELDS, distilbert, sinusoidalPositionTable } from './distilbert.js';
 export { distilbertHead } from './distilbert-head.js';
+export { type ElectraConfig, ELECTRA_FIELDS, electra } from './electra.js';
 export { BERT_BLOCK_NAMES, type BlockNames, apply as applyDropout, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
 export { type EncoderRunOptions, type EncoderFamily, type EncoderInputs, type EncoderOutput, type FamilyArchitectures, erased, paramGetter } from './family.js';
 export { FAMILIES, type FamilyName, familyNamed, familyOfModelType, supportedModelTypes } from './families.js';

@@ -19,7 +19,8 @@ Subcommands (a JSON request on stdin, a JSON result on stdout):
                weights, the HF Trainer rule), transformers' linear schedule with warmup and
                clip_grad_norm_; writes the final parameters to `out`; returns the losses
   jobs         request [{command, args, request}, ...]: several of the above in one process
-task: "sequence" (AutoModelForSequenceClassification) or "token" (AutoModelForTokenClassification).
+task: "sequence" (AutoModelForSequenceClassification), "token" (AutoModelForTokenClassification) or
+"pretraining" (AutoModelForPreTraining, e.g. ElectraForPreTraining: labels as that class takes them).
 """
 import json
 import os
@@ -41,7 +42,8 @@ def load_request():
 def auto_class(task):
     import transformers
 
-    return transformers.AutoModelForTokenClassification if task == "token" else transformers.AutoModelForSequenceClassification
+    classes = {"token": transformers.AutoModelForTokenClassification, "pretraining": transformers.AutoModelForPreTraining}
+    return classes.get(task, transformers.AutoModelForSequenceClassification)
 
 
 def inputs_of(request):
