@@ -8,15 +8,15 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
-import { bertConfigToJson, bertEncoderParameterCounts, parseBertConfig } from '../lib/io/hf-config.js';
-import { openBertCheckpoint, readBertCheckpoint } from '../lib/io/hf-model-dir.js';
 import { type Tensor, makeTensor, tensorBytes } from '../lib/io/tensor.js';
 import { unpickle } from '../lib/io/pickle.js';
 import { openTorchCheckpoint, parseTorchCheckpoint } from '../lib/io/torch-checkpoint.js';
+import { openWeights } from '../lib/io/weights.js';
 import { crc32, openZip } from '../lib/io/zip.js';
-import { type BertSpec, bertPresetConfig, initBertParams, loadBertParams } from '../lib/models/index.js';
+import { type BertConfig, bert, bertPresetConfig, initModelParams, modelSpec, parameterCount } from '../lib/models/index.js';
+import { loadModelDir } from '../lib/pretrained/model-dir.js';
 import { buildZip, deflatedZeros, statePickle, torchCheckpointBytes } from './helpers/torch-zip.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-bounds-'));
@@ -30,7 +30,7 @@ const bomb = await deflatedZeros(BOMB_BYTES);
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 
 /** Runs `action`, then asserts it raised the peak RSS by less than ALLOWED_GROWTH. */
-async function withinMemory(t: { ok(value: unknown, message?: string): unknown }, what: string, action: () => unknown): Promise<void> {
+async function withinMemory(t: Test, what: string, action: () => unknown): Promise<void> {
   const before = peakRss();
   await action();
   const growth = peakRss() - before;
@@ -163,15 +163,14 @@ t.test('pickles: a negative length cannot loop, repeated torch.Size calls cannot
 });
 
 /** A tiny BERT directory with its weights as pytorch_model.bin; `storages` as in torchCheckpointBytes. */
-async function tinyBertDir(name: string, build: Parameters<typeof torchCheckpointBytes>[1] = {}, extra: Map<string, Tensor> = new Map()): Promise<{ dir: string; spec: BertSpec; params: Record<string, Tensor> }> {
+async function tinyBertDir(name: string, build: Parameters<typeof torchCheckpointBytes>[1] = {}, extra: Map<string, Tensor> = new Map()): Promise<{ dir: string; params: Record<string, Tensor> }> {
   const config = { ...bertPresetConfig('tiny', { vocabSize: 40 }), hiddenSize: 16, numAttentionHeads: 2, intermediateSize: 32, numHiddenLayers: 1, maxPositionEmbeddings: 24 };
-  const spec: BertSpec = { config, head: { kind: 'linear' } };
-  const params = initBertParams(spec, 3);
+  const params = initModelParams(modelSpec(bert, config, 'linear'), 3);
   const target = path.join(dir, name);
   await mkdir(target, { recursive: true });
-  await writeFile(path.join(target, 'config.json'), JSON.stringify(bertConfigToJson(config)));
-  await writeFile(path.join(target, 'pytorch_model.bin'), torchCheckpointBytes(new Map([...Object.entries(params), ...extra]), build));
-  return { dir: target, spec, params };
+  await writeFile(path.join(target, 'config.json'), JSON.stringify(bert.configToJson(config)));
+  await writeFile(path.join(target, 'pytorch_model.bin'), torchCheckpointBytes(new Map<string, Tensor>([...Object.entries(params), ...extra]), build));
+  return { dir: target, params };
 }
 
 t.test('the BERT loader reads a .bin in two phases: unused bombs are never inflated, used ones refused', async (t) => {
@@ -179,7 +178,7 @@ t.test('the BERT loader reads a .bin in two phases: unused bombs are never infla
   const unusedBomb = { 'cls.predictions.bias': { data: bomb.data, compressed: true, size: BOMB_BYTES, crc: bomb.crc } };
   const { dir: unused, params } = await tinyBertDir('unused-bomb', { storages: unusedBomb }, extra);
   await withinMemory(t, 'loading past an unused bomb', async () => {
-    const loaded = await loadBertParams(unused);
+    const loaded = await loadModelDir(unused);
     t.same(loaded.unused, ['cls.predictions.bias']);
     const name = 'bert.encoder.layer.0.attention.self.query.weight';
     t.same([...loaded.params[name]!.data], [...params[name]!.data], `${name} read back`);
@@ -187,53 +186,62 @@ t.test('the BERT loader reads a .bin in two phases: unused bombs are never infla
   const usedBomb = { 'bert.embeddings.LayerNorm.bias': { data: bomb.data, compressed: true, size: BOMB_BYTES, crc: bomb.crc } };
   const { dir: used } = await tinyBertDir('used-bomb', { storages: usedBomb });
   await withinMemory(t, 'a bomb in a parameter', async () => {
-    await t.rejects(loadBertParams(used), { name: 'FileFormatError', message: /used-bomb\/pytorch_model\.bin: decoding \d+ tensors of \d+ bytes would take \d+ bytes .*decompression bomb/ });
+    await t.rejects(loadModelDir(used), { name: 'FileFormatError', message: /used-bomb\/pytorch_model\.bin: decoding \d+ tensors of \d+ bytes would take \d+ bytes .*decompression bomb/ });
   });
   const { dir: deflated, params: same } = await tinyBertDir('deflated', { deflate: true });
-  const loaded = await loadBertParams(deflated);
+  const loaded = await loadModelDir(deflated);
   t.same([...loaded.params['bert.pooler.dense.weight']!.data], [...same['bert.pooler.dense.weight']!.data], 'deflated storages load');
-  const checkpoint = await readBertCheckpoint(deflated);
-  t.equal(checkpoint.tensors.size, Object.keys(same).length, 'readBertCheckpoint still reads every tensor');
+  const weights = await openWeights(deflated);
+  t.equal(weights.read(weights.infos.keys()).size, Object.keys(same).length, 'openWeights still reads every tensor');
 });
+
+/** The encoder parameters a BERT config implies, as the loader checks them: the required ones, and the optional pooler. */
+function encoderCounts(config: BertConfig): { required: number; pooler: number } {
+  const optional = new Set(bert.optionalParams(config));
+  const counts = { required: 0, pooler: 0 };
+  for (const [name, shape] of bert.paramShapes(config)) counts[optional.has(name) ? 'pooler' : 'required'] += shape.reduce((a, b) => a * b, 1);
+  return counts;
+}
 
 t.test('absurd config sizes are refused naming config.json and the field, before any allocation', async (t) => {
   const base = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 };
-  t.throws(() => parseBertConfig({ ...base, hidden_size: 1e9 }, 'config.json'), { name: 'FileFormatError', message: /^config\.json: invalid BERT config: hidden_size: must be at most 65536 \(got 1000000000\)/ });
-  t.throws(() => parseBertConfig({ ...base, num_hidden_layers: 1e6 }, 'config.json'), { message: /num_hidden_layers: must be at most 1024 \(got 1000000\)/ });
-  t.throws(() => parseBertConfig({ ...base, vocab_size: 2 ** 40 }, 'config.json'), { message: /vocab_size: must be at most 16777216/ });
-  t.throws(() => parseBertConfig({ ...base, max_position_embeddings: 1e12 }, 'config.json'), { message: /max_position_embeddings: must be at most/ });
-  t.throws(() => parseBertConfig({ ...base, pad_token_id: 10 }, 'config.json'), { message: /^config\.json: pad_token_id 10 is not below vocab_size 10/ });
-  const counts = bertEncoderParameterCounts(parseBertConfig({ ...base, max_position_embeddings: 4, type_vocab_size: 2 }, 'c.json'));
+  t.throws(() => bert.parseConfig({ ...base, hidden_size: 1e9 }, 'config.json'), { name: 'FileFormatError', message: /^config\.json: invalid BERT config: hidden_size: must be at most 65536 \(got 1000000000\)/ });
+  t.throws(() => bert.parseConfig({ ...base, num_hidden_layers: 1e6 }, 'config.json'), { message: /num_hidden_layers: must be at most 1024 \(got 1000000\)/ });
+  t.throws(() => bert.parseConfig({ ...base, vocab_size: 2 ** 40 }, 'config.json'), { message: /vocab_size: must be at most 16777216/ });
+  t.throws(() => bert.parseConfig({ ...base, max_position_embeddings: 1e12 }, 'config.json'), { message: /max_position_embeddings: must be at most/ });
+  t.throws(() => bert.parseConfig({ ...base, pad_token_id: 10 }, 'config.json'), { message: /^config\.json: pad_token_id 10 is not below vocab_size 10/ });
+  const config = bert.parseConfig({ ...base, max_position_embeddings: 4, type_vocab_size: 2 }, 'c.json');
   // embeddings (10 + 4 + 2) x 8 + 16, one layer 4*64 + 2*8*16 + 9*8 + 16, pooler 64 + 8
-  t.same(counts, { required: 16 * 8 + 16 + (256 + 256 + 72 + 16), pooler: 72 });
+  t.same(encoderCounts(config), { required: 16 * 8 + 16 + (256 + 256 + 72 + 16), pooler: 72 });
+  t.equal(parameterCount(modelSpec(bert, config, 'linear')), 16 * 8 + 16 + 600 + 72 + (2 * 8 + 2), 'the model: encoder, pooler and a two-class classifier');
 });
 
 t.test('a config larger than its weights file or the memory is refused before the weights are decoded', async (t) => {
   const { dir: target } = await tinyBertDir('too-big');
-  const huge = { ...bertConfigToJson(bertPresetConfig('base')), hidden_size: 65536, num_attention_heads: 64, intermediate_size: 262144 };
+  const huge = { ...bert.configToJson(bertPresetConfig('base')), hidden_size: 65536, num_attention_heads: 64, intermediate_size: 262144 };
   await writeFile(path.join(target, 'config.json'), JSON.stringify(huge));
   await withinMemory(t, 'hidden_size 65536 over a tiny .bin', async () => {
-    await t.rejects(loadBertParams(target), {
+    await t.rejects(loadModelDir(target), {
       name: 'FileFormatError',
-      message: /too-big\/config\.json: vocab_size 30522, hidden_size 65536, num_hidden_layers 12, intermediate_size 262144, .* describe an encoder of \d+ parameters \(\d+\.\d GiB as f32\), more than this machine's memory/,
+      message: /too-big\/config\.json: its sizes \(vocab_size 30522, hidden_size 65536, num_hidden_layers 12, intermediate_size 262144, .*\) describe a bert encoder of \d+ parameters \(\d+\.\d GiB as f32\), more than this machine's memory/,
     });
   });
-  const fits = { ...bertConfigToJson(bertPresetConfig('base')), hidden_size: 1024, num_attention_heads: 16 };
+  const fits = { ...bert.configToJson(bertPresetConfig('base')), hidden_size: 1024, num_attention_heads: 16 };
   await writeFile(path.join(target, 'config.json'), JSON.stringify(fits));
   await withinMemory(t, 'hidden_size 1024 over a tiny .bin', async () => {
-    await t.rejects(loadBertParams(target), {
+    await t.rejects(loadModelDir(target), {
       name: 'FileFormatError',
-      message: /too-big\/config\.json: vocab_size 30522, hidden_size 1024, .* describe \d+ required encoder parameters \(at least [\d.]+ MiB at 16 bits each\), but pytorch_model\.bin holds only \d+ bytes of tensors/,
+      message: /too-big\/config\.json: its sizes \(vocab_size 30522, hidden_size 1024, .*\) describe \d+ required bert parameters \(at least [\d.]+ MiB at 16 bits each\), but pytorch_model\.bin holds only \d+ bytes of tensors/,
     });
   });
-  await t.rejects(openBertCheckpoint(target, { maxParameterBytes: 1024 }), { message: /config\.json: .*more than the limit \(1024 bytes\)/ });
+  await t.rejects(loadModelDir(target, { maxParameterBytes: 1024 }), { message: /config\.json: .*more than the limit \(1024 bytes\)/ });
 });
 
 t.test('initialising parameters checks their total size first', async (t) => {
   const config = { ...bertPresetConfig('base', { vocabSize: 1 << 24 }), hiddenSize: 65536, numAttentionHeads: 64 };
   await withinMemory(t, 'a preset with a 2^24 vocabulary at hidden 65536', () => {
-    t.throws(() => initBertParams({ config, head: { kind: 'linear' } }, 0), { name: 'RangeError', message: /initBertParams: \d+ parameters to initialise \(.* GiB as f32\) are more than this machine's memory .*hidden_size 65536, vocab_size 16777216/ });
+    t.throws(() => initModelParams(modelSpec(bert, config, 'linear'), 0), { name: 'RangeError', message: /initModelParams: \d+ parameters to initialise \(.* GiB as f32\) are more than this machine's memory .*hidden_size 65536, vocab_size 16777216/ });
   });
-  const head = initBertParams({ config: bertPresetConfig('tiny', { vocabSize: 30 }), head: { kind: 'linear' } }, 0, ['classifier.weight']);
+  const head = initModelParams(modelSpec(bert, bertPresetConfig('tiny', { vocabSize: 30 }), 'linear'), 0, ['classifier.weight']);
   t.same(Object.keys(head), ['classifier.weight'], 'a small model still initialises');
 });

@@ -1,5 +1,5 @@
 // Fuzzing the binary readers (issue 10, item 9): safetensors, ZIP, pickle, PyTorch
-// checkpoints and the BERT directory reader, with mutations of valid files (bit flips,
+// checkpoints, the weights reader and the model directory loader, with mutations of valid files (bit flips,
 // boundary integers over header fields, truncations, insertions) and generated headers
 // and opcode streams. Every input must end in a result or a FileFormatError naming the
 // file, never another exception or a hang, and the bytes a reader returns are bounded by
@@ -11,14 +11,14 @@ import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 
-import { bertConfigToJson } from '../lib/io/hf-config.js';
-import { openBertCheckpoint } from '../lib/io/hf-model-dir.js';
 import { unpickle } from '../lib/io/pickle.js';
 import { encodeSafetensors, parseSafetensors } from '../lib/io/safetensors.js';
 import { type Tensor, makeTensor } from '../lib/io/tensor.js';
 import { parseTorchCheckpoint } from '../lib/io/torch-checkpoint.js';
+import { openWeights } from '../lib/io/weights.js';
 import { openZip } from '../lib/io/zip.js';
-import { bertPresetConfig, initBertParams } from '../lib/models/bert.js';
+import { bert, bertPresetConfig, initModelParams, modelSpec } from '../lib/models/index.js';
+import { loadModelDir } from '../lib/pretrained/model-dir.js';
 import { endsWell, endsWellAsync, fuzzParameters, mutants } from './helpers/fuzz.js';
 import { buildZip, statePickle, torchCheckpointBytes } from './helpers/torch-zip.js';
 
@@ -127,15 +127,23 @@ t.test('PyTorch checkpoints: mutated archives, stored and deflated', async (t) =
 
 t.test('BERT directories: a mutated pytorch_model.bin is read or refused naming it (or config.json when too small for it)', async (t) => {
   const config = { ...bertPresetConfig('tiny', { vocabSize: 12 }), hiddenSize: 4, numAttentionHeads: 2, intermediateSize: 8, numHiddenLayers: 1, maxPositionEmbeddings: 6 };
-  const params = new Map(Object.entries(initBertParams({ config, head: { kind: 'linear' } }, 1)));
+  const params = new Map<string, Tensor>(Object.entries(initModelParams(modelSpec(bert, config, 'linear'), 1)));
   const model = path.join(dir, 'model');
   await mkdir(model, { recursive: true });
-  await writeFile(path.join(model, 'config.json'), JSON.stringify(bertConfigToJson(config)));
+  await writeFile(path.join(model, 'config.json'), JSON.stringify(bert.configToJson(config)));
   const bin = path.join(model, 'pytorch_model.bin');
+  const files = [bin, path.join(model, 'config.json')];
+  const loadedBytes = (loaded: Awaited<ReturnType<typeof loadModelDir>>): number => Object.values(loaded.params).reduce((sum, param) => sum + param.data.byteLength, 0);
   await fc.assert(
     fc.asyncProperty(mutants([torchCheckpointBytes(params)], 512), async (bytes) => {
       await writeFile(bin, bytes);
-      return endsWellAsync([bin, path.join(model, 'config.json')], async () => (await openBertCheckpoint(model)).read(), (read) => total(read) <= 2 * bytes.length + MiB);
+      // Every tensor the file holds, through the generic reader; then the model the directory describes.
+      const everyTensor = await endsWellAsync(files, async () => {
+        const weights = await openWeights(model);
+        return weights.read(weights.infos.keys());
+      }, (read) => total(read) <= 2 * bytes.length + MiB);
+      const directory = await endsWellAsync(files, () => loadModelDir(model), (loaded) => loadedBytes(loaded) <= 2 * bytes.length + MiB);
+      return everyTensor && directory;
     }),
     fuzzParameters(300),
   );

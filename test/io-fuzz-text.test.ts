@@ -12,9 +12,9 @@ import fc from 'fast-check';
 import t from 'tap';
 
 import { parseCsv, parseTsv, readTable } from '../lib/data/tables.js';
-import { BERT_CONFIG_LIMITS, bertConfigToJson, bertEncoderParameterCounts, parseBertConfig, readBertConfig } from '../lib/io/hf-config.js';
 import { readTokenizerSettings, readVocabFile } from '../lib/io/hf-tokenizer-files.js';
-import { bertPresetConfig } from '../lib/models/bert.js';
+import { CONFIG_LIMITS, type EncoderConfigBase, type EncoderFamily, FAMILIES, bert, bertPresetConfig } from '../lib/models/index.js';
+import { readModelConfig } from '../lib/pretrained/model-dir.js';
 import { endsWell, endsWellAsync, fuzzParameters, mutants } from './helpers/fuzz.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-fuzz-text-'));
@@ -92,25 +92,31 @@ t.test('vocab.txt: generated and mutated files are read or refused naming the fi
   t.pass('every vocab.txt was read or refused naming the file');
 });
 
-const validConfig = { ...bertConfigToJson({ ...bertPresetConfig('tiny', { vocabSize: 100 }), labels: ['a', 'b'] }), num_labels: 2 };
+const validConfig = { ...bert.configToJson({ ...bertPresetConfig('tiny', { vocabSize: 100 }), labels: ['a', 'b'] }), num_labels: 2 };
 
-/** A config accepted must describe a model whose sizes are positive integers within the limits. */
-function sane(config: ReturnType<typeof parseBertConfig>): boolean {
-  const sizes: Array<[keyof typeof BERT_CONFIG_LIMITS, number]> = [
-    ['vocab_size', config.vocabSize],
-    ['hidden_size', config.hiddenSize],
-    ['num_hidden_layers', config.numHiddenLayers],
-    ['num_attention_heads', config.numAttentionHeads],
-    ['intermediate_size', config.intermediateSize],
-    ['max_position_embeddings', config.maxPositionEmbeddings],
-    ['type_vocab_size', config.typeVocabSize],
+/**
+ * A config accepted must describe a model whose sizes are positive integers within the limits
+ * (BERT_FIELDS: CONFIG_LIMITS, intermediate_size up to 4x the size limit), whose heads divide
+ * its hidden size, and whose parameter count is exact in a double.
+ */
+function sane(config: EncoderConfigBase, family: EncoderFamily = FAMILIES.bert): boolean {
+  const sizes: Array<[number, number]> = [
+    [config.vocabSize, CONFIG_LIMITS.vocab],
+    [config.hiddenSize, CONFIG_LIMITS.size],
+    [config.numHiddenLayers, CONFIG_LIMITS.layers],
+    [config.numAttentionHeads, CONFIG_LIMITS.size],
+    [config.intermediateSize, 4 * CONFIG_LIMITS.size],
+    [config.maxPositionEmbeddings, CONFIG_LIMITS.positions],
   ];
-  const counts = bertEncoderParameterCounts(config);
+  const typeVocabSize = (config as Partial<Record<'typeVocabSize', number>>).typeVocabSize;
+  if (typeVocabSize !== undefined) sizes.push([typeVocabSize, CONFIG_LIMITS.size]);
+  let count = 0;
+  for (const shape of family.paramShapes(config).values()) count += shape.reduce((a, b) => a * b, 1);
   return (
-    sizes.every(([field, value]) => Number.isSafeInteger(value) && value > 0 && value <= BERT_CONFIG_LIMITS[field]) &&
+    sizes.every(([value, limit]) => Number.isSafeInteger(value) && value > 0 && value <= limit) &&
     config.hiddenSize % config.numAttentionHeads === 0 &&
-    Number.isSafeInteger(counts.required) &&
-    Number.isSafeInteger(counts.pooler)
+    Number.isInteger(config.padTokenId) && config.padTokenId >= 0 && config.padTokenId < config.vocabSize &&
+    Number.isSafeInteger(count)
   );
 }
 
@@ -125,11 +131,11 @@ t.test('config.json: generated field values are accepted only when sane', async 
         if (remove) delete config[key];
         else config[key] = replacement;
       }
-      return endsWell('config.json', () => parseBertConfig(config, 'config.json'), sane);
+      return endsWell('config.json', () => bert.parseConfig(config, 'config.json'), (parsed) => sane(parsed));
     }),
     fuzzParameters(500),
   );
-  fc.assert(fc.property(fc.jsonValue(), (json) => endsWell('config.json', () => parseBertConfig(json, 'config.json'), sane)), fuzzParameters(300));
+  fc.assert(fc.property(fc.jsonValue(), (json) => endsWell('config.json', () => bert.parseConfig(json, 'config.json'), (parsed) => sane(parsed))), fuzzParameters(300));
   t.pass('every generated config was accepted sanely or refused naming the file');
 });
 
@@ -142,7 +148,7 @@ t.test('config.json and tokenizer_config.json: mutated files are read or refused
   await fc.assert(
     fc.asyncProperty(mutants([configText], 64), async (bytes) => {
       await writeFile(configFile, bytes);
-      return endsWellAsync(configFile, () => readBertConfig(configFile), sane);
+      return endsWellAsync(configFile, () => readModelConfig(model), ({ family, config }) => sane(config, family));
     }),
     fuzzParameters(400),
   );

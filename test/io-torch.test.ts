@@ -2,16 +2,18 @@
 // and shared-storage tensors) read back identically; pickles that reference os.system or
 // builtins.eval refused, naming the global, without running anything; legacy names.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 
-import { normalizeBertParameterNames } from '../lib/io/hf-model-dir.js';
 import { unpickle } from '../lib/io/pickle.js';
 import { readSafetensors } from '../lib/io/safetensors.js';
-import { type Tensor, makeTensor, tensorBytes } from '../lib/io/tensor.js';
+import { type Tensor, tensorBytes } from '../lib/io/tensor.js';
 import { parseTorchCheckpoint, readTorchCheckpoint } from '../lib/io/torch-checkpoint.js';
+import { bert, bertPresetConfig, initModelParams, modelSpec } from '../lib/models/index.js';
+import { loadModelDir } from '../lib/pretrained/model-dir.js';
+import { torchCheckpointBytes } from './helpers/torch-zip.js';
 import { runPythonJson } from './reference/python.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-torch-'));
@@ -73,20 +75,41 @@ t.test('not a checkpoint, truncated, or legacy format: clear errors', async (t) 
 });
 
 t.test('legacy parameter names are normalized', async (t) => {
-  const one = makeTensor('f32', [1], Float32Array.from([1]));
-  const names = (map: Map<string, Tensor>) => [...map.keys()];
+  const renamed = (names: string[]) => names.map((name) => bert.normalizeName(name) ?? null);
   t.same(
-    names(normalizeBertParameterNames(new Map([
-      ['embeddings.LayerNorm.gamma', one],
-      ['encoder.layer.0.output.LayerNorm.beta', one],
-      ['pooler.dense.weight', one],
-      ['classifier.weight', one],
-    ]))),
+    renamed(['embeddings.LayerNorm.gamma', 'encoder.layer.0.output.LayerNorm.beta', 'pooler.dense.weight', 'classifier.weight']),
     ['bert.embeddings.LayerNorm.weight', 'bert.encoder.layer.0.output.LayerNorm.bias', 'bert.pooler.dense.weight', 'classifier.weight'],
+    'TF-era gamma/beta become weight/bias; a bare encoder gets the bert. prefix; a head keeps its name',
   );
-  t.same(names(normalizeBertParameterNames(new Map([['bert.embeddings.LayerNorm.gamma', one], ['cls.x', one]]))), [
-    'bert.embeddings.LayerNorm.weight',
-    'cls.x',
-  ]);
-  t.throws(() => normalizeBertParameterNames(new Map([['a.gamma', one], ['a.weight', one]])), /both become a\.weight/);
+  t.same(renamed(['bert.embeddings.LayerNorm.gamma', 'cls.x']), ['bert.embeddings.LayerNorm.weight', 'cls.x']);
+  t.same(renamed(['embeddings.position_ids', 'bert.embeddings.position_ids']), [null, null], 'the position_ids buffer is dropped');
+});
+
+/** A tiny BERT directory whose pytorch_model.bin holds `tensors`; returns it and its fresh parameters. */
+async function tinyBertDir(name: string, tensors: (params: Record<string, Tensor>) => Map<string, Tensor>): Promise<{ target: string; params: Record<string, Tensor> }> {
+  const config = { ...bertPresetConfig('tiny', { vocabSize: 20 }), hiddenSize: 8, numAttentionHeads: 2, intermediateSize: 16, numHiddenLayers: 1, maxPositionEmbeddings: 8 };
+  const spec = modelSpec(bert, config, 'linear');
+  const params = initModelParams(spec, 7);
+  const target = path.join(dir, name);
+  await mkdir(target, { recursive: true });
+  await writeFile(path.join(target, 'config.json'), JSON.stringify(bert.configToJson(config)));
+  await writeFile(path.join(target, 'pytorch_model.bin'), torchCheckpointBytes(tensors(params)));
+  return { target, params };
+}
+
+t.test('a .bin with legacy names loads under the current names, values unchanged', async (t) => {
+  const legacy = (name: string) => name.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta');
+  const { target, params } = await tinyBertDir('legacy', (params) => new Map(Object.entries(params).map(([name, tensor]) => [legacy(name), tensor])));
+  const loaded = await loadModelDir(target);
+  t.same(loaded.initialized, [], 'every parameter came from the file');
+  t.same(loaded.unused, []);
+  for (const [name, tensor] of Object.entries(params)) t.same([...loaded.params[name]!.data], [...tensor.data], `${name} (saved as ${legacy(name)})`);
+});
+
+t.test('two tensors that normalize to the same name are refused naming the file and both', async (t) => {
+  const { target } = await tinyBertDir('twice', (params) => new Map([...Object.entries(params), ['bert.embeddings.LayerNorm.gamma', params['bert.embeddings.LayerNorm.weight']!]]));
+  await t.rejects(loadModelDir(target), {
+    name: 'FileFormatError',
+    message: /twice\/pytorch_model\.bin: tensors bert\.embeddings\.LayerNorm\.weight and bert\.embeddings\.LayerNorm\.gamma both become bert\.embeddings\.LayerNorm\.weight/,
+  });
 });

@@ -6,9 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertTokenizer } from '../lib/data/bert-tokenizer.js';
-import type { Tensor } from '../lib/io/tensor.js';
-import { bertPresetConfig, initBertParams, type BertSpec } from '../lib/models/bert.js';
-import { saveBertModel } from '../lib/models/bert-files.js';
+import { type HostParam, bert, bertPresetConfig, initModelParams, modelSpec } from '../lib/models/index.js';
+import { saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
 import type { TokenizedExamples } from '../lib/train/data.js';
 import { SlabBatcher, exampleDropoutKey } from '../lib/train/data-batches.js';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
@@ -51,18 +50,18 @@ const data = generateDemoDataset(64, 3);
 const labels = ['negative', 'neutral', 'positive'];
 
 /** The `tiny` preset (2 layers, hidden 128) with fresh weights and the demo vocabulary. */
-async function tinyModel(): Promise<{ dir: string; initial: Record<string, Tensor> }> {
+async function tinyModel(): Promise<{ dir: string; initial: Record<string, HostParam> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-dropout-'));
-  const spec: BertSpec = { config: { ...bertPresetConfig('tiny', { vocabSize: data.vocab.length, labels }), maxPositionEmbeddings: 64 }, head: { kind: 'linear' } };
-  const initial = initBertParams(spec, 5);
-  await saveBertModel(dir, spec, initial, { vocab: data.vocab, tokenizer: new BertTokenizer(data.vocab).settings });
+  const spec = modelSpec(bert, { ...bertPresetConfig('tiny', { vocabSize: data.vocab.length, labels }), maxPositionEmbeddings: 64 }, 'linear');
+  const initial = initModelParams(spec, 5);
+  await saveModelDir(dir, spec, initial, { writeTokenizer: tokenizerWriter(new BertTokenizer(data.vocab)) });
   return { dir, initial };
 }
 
 // 64 rows, global batch 16: 4 optimizer steps
 const common = { seqLen: 16, batchSize: 16, epochs: 1, learningRate: 3e-3, optimizer: 'adamw', weightDecay: 0.01, dropout: 0.1, stepsPerExecution: 1, progress: 'none', compileCache: false, cpuDevices: 8 } as const;
 
-async function train(model: string, options: Partial<TrainerOptions> = {}): Promise<Record<string, Tensor>> {
+async function train(model: string, options: Partial<TrainerOptions> = {}): Promise<Record<string, HostParam>> {
   using trainer = await Trainer.create({ model, ...common, ...options } as TrainerOptions);
   await trainer.fit({ texts: data.texts, labels: data.labels });
   return trainer.model!.params;
@@ -74,7 +73,7 @@ async function train(model: string, options: Partial<TrainerOptions> = {}): Prom
  * elements whose gradient is near zero, which is why a per-element maximum is no good here);
  * other dropout masks move the parameters a distance comparable to training itself.
  */
-function relativeDistance(a: Record<string, Tensor>, b: Record<string, Tensor>, initial: Record<string, Tensor>): number {
+function relativeDistance(a: Record<string, HostParam>, b: Record<string, HostParam>, initial: Record<string, HostParam>): number {
   let apart = 0;
   let moved = 0;
   for (const name of Object.keys(a)) {

@@ -121,8 +121,12 @@ export interface LoadedModel {
 
 const FLOAT_DTYPES = new Set(['f64', 'f32', 'f16', 'bf16']);
 const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+const MiB = 2 ** 20;
 const GiB = 1024 ** 3;
-const formatSize = (bytes: number): string => (bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+const formatSize = (bytes: number): string => (bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
+/** The size fields of `config` under HF's common names, for messages about the model size they imply. */
+const describeSizes = (c: EncoderConfigBase): string =>
+  `vocab_size ${c.vocabSize}, hidden_size ${c.hiddenSize}, num_hidden_layers ${c.numHiddenLayers}, intermediate_size ${c.intermediateSize}, max_position_embeddings ${c.maxPositionEmbeddings}`;
 
 function headOfDirectory(family: EncoderFamily, config: EncoderConfigBase, names: ReadonlySet<string>, option: string | HeadSpec | undefined): HeadSpec {
   if (option !== undefined) return typeof option === 'string' ? parseHead(option, family) : option;
@@ -150,7 +154,7 @@ export async function loadModelDir(dir: string, options: LoadModelOptions = {}):
   const encoderCount = [...encoderShapes.values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
   const limit = options.maxParameterBytes ?? os.totalmem();
   if (4 * encoderCount > limit) {
-    throw new FileFormatError(configFile, `its sizes describe a ${family.name} encoder of ${encoderCount} parameters (${formatSize(4 * encoderCount)} as f32), more than ${options.maxParameterBytes === undefined ? "this machine's memory" : 'the limit'} (${formatSize(limit)}): check the size fields`);
+    throw new FileFormatError(configFile, `its sizes (${describeSizes(config)}) describe a ${family.name} encoder of ${encoderCount} parameters (${formatSize(4 * encoderCount)} as f32), more than ${options.maxParameterBytes === undefined ? "this machine's memory" : 'the limit'} (${formatSize(limit)}): check these fields`);
   }
   const weights = await openWeights(dir);
   const file = weights.file;
@@ -158,7 +162,7 @@ export async function loadModelDir(dir: string, options: LoadModelOptions = {}):
   const optional = new Set(family.optionalParams(config));
   const required = [...encoderShapes].filter(([name]) => !optional.has(name)).reduce((sum, [, shape]) => sum + shape.reduce((a, b) => a * b, 1), 0);
   if (2 * required > weights.bytes) {
-    throw new FileFormatError(configFile, `its sizes describe ${required} required ${family.name} parameters (at least ${formatSize(2 * required)} at 16 bits each), but ${path.basename(file)} holds only ${formatSize(weights.bytes)} of tensors: this config does not belong to these weights`);
+    throw new FileFormatError(configFile, `its sizes (${describeSizes(config)}) describe ${required} required ${family.name} parameters (at least ${formatSize(2 * required)} at 16 bits each), but ${path.basename(file)} holds only ${formatSize(weights.bytes)} of tensors: this config does not belong to these weights`);
   }
   // Checkpoint names -> this family's names.
   const original = new Map<string, string>();

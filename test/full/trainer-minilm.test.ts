@@ -5,9 +5,8 @@ import t from 'tap';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BertTokenizer } from '../../lib/data/bert-tokenizer.js';
 import { readTable } from '../../lib/data/tables.js';
-import { loadBertParams, saveBertModel } from '../../lib/models/bert-files.js';
+import { loadModelDir, loadModelTokenizer, saveModelDir, tokenizerWriter } from '../../lib/pretrained/index.js';
 import { mapLabels, selectRows, tokenizeExamples, validationCut } from '../../lib/train/data.js';
 import { shuffledOrder } from '../../lib/train/data-batches.js';
 import { Trainer } from '../../lib/train/trainer.js';
@@ -24,18 +23,20 @@ t.test('one epoch on GRGE: validation accuracy within 3 points of PyTorch', { sk
   const { mapping, ids } = mapLabels(table.labels!);
   // The same starting point on both sides: MiniLM's encoder plus a head initialised once here.
   const minilm = await miniLmDir();
-  const loaded = await loadBertParams(minilm, { labels: mapping.id2label, seed: SEED });
+  const loaded = await loadModelDir(minilm, { labels: mapping.id2label, seed: SEED });
+  t.equal(loaded.spec.family.name, 'bert', 'config.json (model_type bert) picks the BERT family');
   t.same(loaded.initialized, ['classifier.weight', 'classifier.bias'], 'the pretrained encoder gets a fresh head');
   const start = path.join(mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-minilm-')), 'start');
-  const tokenizer = await BertTokenizer.fromPretrained(minilm);
-  await saveBertModel(start, loaded.spec, loaded.params, { vocab: tokenizer.vocabulary.tokens, tokenizer: tokenizer.settings });
+  // The directory's own tokenizer (its tokenizer.json), as the Trainer picks it for MiniLM.
+  const tokenizer = await loadModelTokenizer(minilm, loaded.spec.family, loaded.spec.config);
+  await saveModelDir(start, loaded.spec, loaded.params, { writeTokenizer: tokenizerWriter(tokenizer) });
 
   const settings = { seqLen: SEQ_LEN, batchSize: 32, epochs: 1, learningRate: 5e-5, optimizer: 'adamw', weightDecay: 0.01, warmupSteps: 0, schedule: 'linear', clipNorm: 1.0, dropout: 0, seed: SEED } as const;
   using trainer = await Trainer.create({ model: start, ...settings, replicas: 2, stepsPerExecution: 8, progress: 'none', compileCache: false });
   const [ours] = await trainer.fit({ texts: table.texts, labels: table.labels! }, { validationSplit: 0.2 });
 
   // PyTorch: the same tokens, in the epoch's shuffled order, then the held-out last 20%.
-  const all = tokenizeExamples(tokenizer, table.texts, SEQ_LEN, ids);
+  const all = await tokenizeExamples(tokenizer, table.texts, SEQ_LEN, ids);
   const cut = validationCut(all.count, 0.2);
   const train = selectRows(all, 0, cut);
   const held = selectRows(all, cut, all.count);
