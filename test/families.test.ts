@@ -17,6 +17,7 @@ const CASES: FamilyCase[] = [
     lengths: [8, 5, 3],
     tokenTypes: true,
     architecture: 'BertForSequenceClassification',
+    tokenHead: true,
   },
   {
     name: 'bert (3 token types, eps 1e-7, 1 layer)',

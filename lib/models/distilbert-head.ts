@@ -27,6 +27,7 @@ function headDropout(config: WithSeqClassifDropout): number {
 /** `pre_classifier` -> ReLU -> dropout -> `classifier` on the first token (see the module comment). */
 export const distilbertHead: Head<WithSeqClassifDropout> = {
   granularity: 'sequence',
+  usesPooled: false,
   paramShapes: ({ config, labels }) => {
     const shapes = new Map<string, number[]>();
     linearShapes(shapes, 'pre_classifier', config.hiddenSize, config.hiddenSize);

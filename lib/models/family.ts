@@ -31,7 +31,7 @@ export interface EncoderInputs {
 export interface EncoderOutput {
   /** The last hidden states, f32 [B, S, H]. */
   readonly sequence: Tensor;
-  /** The pooler's output, f32 [B, H], for the families that have one (BERT). */
+  /** The pooler's output, f32 [B, H], for the families that have one (BERT), when its parameters are given. */
   readonly pooled?: Tensor;
 }
 
@@ -80,6 +80,11 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
   maxSequenceLength(config: C): number;
   /** The base model's parameters (names with `baseModelPrefix`) and shapes, in a fixed order. Sync. */
   paramShapes(config: C): Map<string, number[]>;
+  /**
+   * The pooler's parameters (BERT's), which only heads that read the pooled output use: a model
+   * whose head does not (token classification) has none, as HF's classes do. Sync.
+   */
+  poolerParams?(config: C): readonly string[];
   /** Parameters a checkpoint may lack, initialised fresh when it does (BERT's pooler, absent from some encoders). Sync. */
   optionalParams(config: C): readonly string[];
   /** HF's `_init_weights` for one parameter, from `random`. Sync. */

@@ -38,6 +38,8 @@ export interface HeadRunOptions {
 export interface Head<C extends EncoderConfigBase = EncoderConfigBase> {
   /** Whether it produces one row of logits per example (`sequence`) or per token (`token`). */
   readonly granularity: 'sequence' | 'token';
+  /** Whether it reads the pooled output (then the family's pooler is part of the model, where it has one). */
+  readonly usesPooled: boolean;
   /** Its parameters' names and shapes, in a fixed order. Sync. */
   paramShapes(context: HeadContext<C>): Map<string, number[]>;
   /** HF's initialisation of one of its parameters. Sync. */
@@ -69,6 +71,7 @@ export const initHead = (context: HeadContext, name: string, shape: readonly num
 /** BERT's: dropout, then `classifier` on the pooled output. */
 export const bertHead: Head = {
   granularity: 'sequence',
+  usesPooled: true,
   paramShapes: ({ config, labels }) => {
     const shapes = new Map<string, number[]>();
     linearShapes(shapes, 'classifier', labels, config.hiddenSize);
@@ -85,6 +88,7 @@ export const bertHead: Head = {
 export function denseOutProjHead(activationName: string): Head {
   return {
     granularity: 'sequence',
+    usesPooled: false,
     paramShapes: ({ config, labels }) => {
       const shapes = new Map<string, number[]>();
       linearShapes(shapes, 'classifier.dense', config.hiddenSize, config.hiddenSize);
@@ -104,6 +108,7 @@ export function denseOutProjHead(activationName: string): Head {
 /** The tutorial's head: `classifier.0` (N, relu) -> dropout -> `classifier.3`, on the pooled output (or the first token). */
 export const mlpHead: Head = {
   granularity: 'sequence',
+  usesPooled: true,
   paramShapes: ({ config, labels, hidden }) => {
     if (!hidden) throw new RangeError('the mlp head needs a width (mlp:N)');
     const shapes = new Map<string, number[]>();
@@ -122,6 +127,7 @@ export const mlpHead: Head = {
 /** Token classification: dropout, then `classifier` at every position. */
 export const tokenHead: Head = {
   granularity: 'token',
+  usesPooled: false,
   paramShapes: ({ config, labels }) => {
     const shapes = new Map<string, number[]>();
     linearShapes(shapes, 'classifier', labels, config.hiddenSize);

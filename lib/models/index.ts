@@ -22,6 +22,7 @@ export {
   type HostParam,
   type ModelParams,
   type ModelSpec,
+  encoderParamShapes,
   formatHead,
   headParamShapes,
   initModelParams,

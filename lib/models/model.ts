@@ -78,9 +78,16 @@ export function headParamShapes(spec: ModelSpec): Map<string, number[]> {
   return head.paramShapes(context);
 }
 
+/** The encoder's parameters in this model: the family's, without its pooler when the head reads no pooled output. Sync. */
+export function encoderParamShapes(spec: ModelSpec): Map<string, number[]> {
+  const shapes = spec.family.paramShapes(spec.config);
+  if (!headOf(spec.head.kind).usesPooled) for (const name of spec.family.poolerParams?.(spec.config) ?? []) shapes.delete(name);
+  return shapes;
+}
+
 /** Every parameter's name and shape: the encoder's, then the head's. Sync. */
 export function modelParamShapes(spec: ModelSpec): Map<string, number[]> {
-  return new Map([...spec.family.paramShapes(spec.config), ...headParamShapes(spec)]);
+  return new Map([...encoderParamShapes(spec), ...headParamShapes(spec)]);
 }
 
 /** Parameters of `spec` in f32: the product of the shapes. Sync. */
@@ -109,7 +116,7 @@ export function initModelParams(spec: ModelSpec, seed: number, names?: readonly 
   }
   const root = new SeededRandom(seed);
   const wanted = names ? new Set(names) : undefined;
-  const encoderShapes = spec.family.paramShapes(spec.config);
+  const encoderShapes = encoderParamShapes(spec);
   const { head, context } = headContext(spec);
   const params: ModelParams<HostParam> = {};
   for (const [name, shape] of shapes) {

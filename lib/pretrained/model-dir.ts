@@ -30,6 +30,8 @@ export const SEQ_LEN_CONFIG_FIELD = 'pjrt_bert_seq_len';
 export interface ModelConfig {
   readonly family: EncoderFamily;
   readonly config: EncoderConfigBase;
+  /** config.json's `architectures` (HF class names), empty when absent. */
+  readonly architectures: readonly string[];
   /** The config file read. */
   readonly file: string;
 }
@@ -46,7 +48,9 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   const json = await readJsonFile(file);
   const modelType = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).model_type : undefined;
   const family = familyOfModelType(modelType, file);
-  return { family, config: family.parseConfig(json, file), file };
+  const listed = (json as Record<string, unknown>).architectures;
+  const architectures = Array.isArray(listed) ? listed.filter((name): name is string => typeof name === 'string') : [];
+  return { family, config: family.parseConfig(json, file), architectures, file };
 }
 
 /**
@@ -125,13 +129,18 @@ const MiB = 2 ** 20;
 const GiB = 1024 ** 3;
 const formatSize = (bytes: number): string => (bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
 /** The size fields of `config` under HF's common names, for messages about the model size they imply. */
-const describeSizes = (c: EncoderConfigBase): string =>
-  `vocab_size ${c.vocabSize}, hidden_size ${c.hiddenSize}, num_hidden_layers ${c.numHiddenLayers}, intermediate_size ${c.intermediateSize}, max_position_embeddings ${c.maxPositionEmbeddings}`;
+/** The config's size fields as its family spells them in config.json (`hidden_size`, or DistilBERT's `dim`, ...). */
+function describeSizes(family: EncoderFamily, c: EncoderConfigBase): string {
+  const json = family.configToJson(c);
+  const sizes = Object.entries(json).filter(([key, value]) => typeof value === 'number' && Number.isInteger(value) && /size|dim|layers|heads|positions|vocab/.test(key) && !/dropout|eps|id$/.test(key));
+  return sizes.map(([key, value]) => `${key} ${String(value)}`).join(', ');
+}
 
-function headOfDirectory(family: EncoderFamily, config: EncoderConfigBase, names: ReadonlySet<string>, option: string | HeadSpec | undefined): HeadSpec {
+function headOfDirectory(family: EncoderFamily, config: EncoderConfigBase, names: ReadonlySet<string>, option: string | HeadSpec | undefined, architectures: readonly string[]): HeadSpec {
   if (option !== undefined) return typeof option === 'string' ? parseHead(option, family) : option;
   const recorded = config.extra[HEAD_CONFIG_FIELD];
   if (typeof recorded === 'string') return parseHead(recorded, family);
+  if (architectures.some((name) => name.endsWith('ForTokenClassification'))) return { kind: 'token' };
   return { kind: names.has('classifier.0.weight') ? 'mlp' : family.classificationHead };
 }
 
@@ -145,7 +154,7 @@ function headOfDirectory(family: EncoderFamily, config: EncoderConfigBase, names
  * not fit, a head saved for another class count), UnsafePickleError for a suspicious `.bin`.
  */
 export async function loadModelDir(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { family, config: parsed, file: configFile } = await readModelConfig(dir);
+  const { family, config: parsed, file: configFile, architectures } = await readModelConfig(dir);
   const config: EncoderConfigBase = { ...parsed, extra: { ...parsed.extra } };
   if (options.labels) config.labels = [...options.labels];
   config.labels ??= Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
@@ -154,7 +163,7 @@ export async function loadModelDir(dir: string, options: LoadModelOptions = {}):
   const encoderCount = [...encoderShapes.values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
   const limit = options.maxParameterBytes ?? os.totalmem();
   if (4 * encoderCount > limit) {
-    throw new FileFormatError(configFile, `its sizes (${describeSizes(config)}) describe a ${family.name} encoder of ${encoderCount} parameters (${formatSize(4 * encoderCount)} as f32), more than ${options.maxParameterBytes === undefined ? "this machine's memory" : 'the limit'} (${formatSize(limit)}): check these fields`);
+    throw new FileFormatError(configFile, `its sizes (${describeSizes(family, config)}) describe a ${family.name} encoder of ${encoderCount} parameters (${formatSize(4 * encoderCount)} as f32), more than ${options.maxParameterBytes === undefined ? "this machine's memory" : 'the limit'} (${formatSize(limit)}): check these fields`);
   }
   const weights = await openWeights(dir);
   const file = weights.file;
@@ -162,7 +171,7 @@ export async function loadModelDir(dir: string, options: LoadModelOptions = {}):
   const optional = new Set(family.optionalParams(config));
   const required = [...encoderShapes].filter(([name]) => !optional.has(name)).reduce((sum, [, shape]) => sum + shape.reduce((a, b) => a * b, 1), 0);
   if (2 * required > weights.bytes) {
-    throw new FileFormatError(configFile, `its sizes (${describeSizes(config)}) describe ${required} required ${family.name} parameters (at least ${formatSize(2 * required)} at 16 bits each), but ${path.basename(file)} holds only ${formatSize(weights.bytes)} of tensors: this config does not belong to these weights`);
+    throw new FileFormatError(configFile, `its sizes (${describeSizes(family, config)}) describe ${required} required ${family.name} parameters (at least ${formatSize(2 * required)} at 16 bits each), but ${path.basename(file)} holds only ${formatSize(weights.bytes)} of tensors: this config does not belong to these weights`);
   }
   // Checkpoint names -> this family's names.
   const original = new Map<string, string>();
@@ -172,7 +181,7 @@ export async function loadModelDir(dir: string, options: LoadModelOptions = {}):
     if (original.has(renamed)) throw new FileFormatError(file, `tensors ${original.get(renamed)} and ${name} both become ${renamed}`);
     original.set(renamed, name);
   }
-  const head = headOfDirectory(family, config, new Set(original.keys()), options.head);
+  const head = headOfDirectory(family, config, new Set(original.keys()), options.head, architectures);
   if (head.kind === 'mlp') config.extra[HEAD_CONFIG_FIELD] = formatHead(head, family);
   else delete config.extra[HEAD_CONFIG_FIELD];
   const spec: ModelSpec = { family, config, head };

@@ -43,8 +43,7 @@ export interface FamilyCase {
   /** The architecture HF should report for our saved directory. */
   readonly architecture: string;
   /**
-   * Also run {@link tokenHeadParity} (two more Python runs). Not yet on BERT's row: a BERT
-   * token model saves `bert.pooler.*`, which BertForTokenClassification reports unexpected.
+   * Also run {@link tokenHeadParity} (two more Python runs).
    */
   readonly tokenHead?: boolean;
 }
