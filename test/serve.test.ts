@@ -4,35 +4,11 @@
  * warm-up, /info and /metrics. Batching, backpressure, faults and shutdown are in
  * serve-batching.test.ts.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 
 import { Server } from '../lib/serve/server.js';
-import { FakeEngine, fakeLogits, fakeTag, fakeTagLogit, words } from './helpers/serve-engine.js';
+import { FakeEngine, type Scored, expectedScores, fakeLogits, fakeTag, fakeTagLogit, scoresClose, words } from './helpers/serve-engine.js';
 import { call, parsePrometheus, predict, rawExchange, sampleValue, scrape, startServer } from './helpers/serve-http.js';
-
-type Scored = { label: string; score: number };
-
-/** Independent reference: softmax in float64 of the float32 logits the fake returns. */
-function expectedScores(labels: readonly string[], logits: number[], how: 'softmax' | 'sigmoid' | 'raw'): Scored[] {
-  const z = logits.map(Math.fround);
-  const max = Math.max(...z);
-  const sum = z.reduce((s, v) => s + Math.exp(v - max), 0);
-  const scores = z.map((v) => (how === 'raw' ? v : how === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : Math.exp(v - max) / sum));
-  return labels.map((label, i) => ({ label, score: scores[i]! })).sort((a, b) => b.score - a.score);
-}
-
-function close(t: Test, got: unknown, want: Scored[], what: string): void {
-  const list = got as Scored[];
-  t.same(
-    list.map((p) => p.label),
-    want.map((p) => p.label),
-    `${what}: labels sorted by score`,
-  );
-  t.ok(
-    list.every((p, i) => Math.abs(p.score - want[i]!.score) < 1e-9),
-    `${what}: scores ${JSON.stringify(list.map((p) => p.score))} match ${JSON.stringify(want.map((p) => p.score))}`,
-  );
-}
 
 t.test('classification: single, one-item list, pair and batch inputs answer in TEI shapes', async (t) => {
   const engine = new FakeEngine();
@@ -42,7 +18,7 @@ t.test('classification: single, one-item list, pair and batch inputs answer in T
   const single = await predict(url, { inputs: 'a fine movie' });
   t.equal(single.status, 200, single.text);
   t.match(single.headers.get('content-type'), /^application\/json/);
-  close(t, single.json(), expectedScores(labels, fakeLogits({ text: 'a fine movie' }, 3), 'softmax'), 'single');
+  scoresClose(t, single.json(), expectedScores(labels, fakeLogits({ text: 'a fine movie' }, 3), 'softmax'), 'single');
   t.ok(Math.abs((single.json() as Scored[]).reduce((s, p) => s + p.score, 0) - 1) < 1e-9, 'probabilities sum to 1');
   t.same(Object.keys((single.json() as Scored[])[0]!).sort(), ['label', 'score']);
 
@@ -51,21 +27,21 @@ t.test('classification: single, one-item list, pair and batch inputs answer in T
 
   const pair = await predict(url, { inputs: ['is it good?', 'it is good'] });
   t.equal(pair.status, 200);
-  close(t, pair.json(), expectedScores(labels, fakeLogits({ text: 'is it good?', pair: 'it is good' }, 3), 'softmax'), 'pair');
+  scoresClose(t, pair.json(), expectedScores(labels, fakeLogits({ text: 'is it good?', pair: 'it is good' }, 3), 'softmax'), 'pair');
 
   const batch = await predict(url, { inputs: [['one'], ['two', 'three'], ['four']] });
   t.equal(batch.status, 200);
   const lists = batch.json() as Scored[][];
   t.equal(lists.length, 3, 'one result list per batch item');
-  close(t, lists[0], expectedScores(labels, fakeLogits({ text: 'one' }, 3), 'softmax'), 'batch[0]');
-  close(t, lists[1], expectedScores(labels, fakeLogits({ text: 'two', pair: 'three' }, 3), 'softmax'), 'batch[1] (a pair)');
-  close(t, lists[2], expectedScores(labels, fakeLogits({ text: 'four' }, 3), 'softmax'), 'batch[2]');
+  scoresClose(t, lists[0], expectedScores(labels, fakeLogits({ text: 'one' }, 3), 'softmax'), 'batch[0]');
+  scoresClose(t, lists[1], expectedScores(labels, fakeLogits({ text: 'two', pair: 'three' }, 3), 'softmax'), 'batch[1] (a pair)');
+  scoresClose(t, lists[2], expectedScores(labels, fakeLogits({ text: 'four' }, 3), 'softmax'), 'batch[2]');
   const single1 = await predict(url, { inputs: [['alone']] });
   t.equal((single1.json() as unknown[]).length, 1, 'a batch of one is still a list of lists');
   t.ok(Array.isArray((single1.json() as unknown[])[0]));
 
   const raw = await predict(url, { inputs: 'a fine movie', raw_scores: true });
-  close(t, raw.json(), expectedScores(labels, fakeLogits({ text: 'a fine movie' }, 3), 'raw'), 'raw_scores');
+  scoresClose(t, raw.json(), expectedScores(labels, fakeLogits({ text: 'a fine movie' }, 3), 'raw'), 'raw_scores');
   t.ok((raw.json() as Scored[]).some((p) => p.score < 0), 'raw scores are logits, not probabilities');
 
   for (const name of ['x-compute-tokens', 'x-total-time', 'x-queue-time', 'x-inference-time']) t.match(batch.headers.get(name), /^\d+$/, `${name} header`);
@@ -76,12 +52,12 @@ t.test('multi-label uses a sigmoid per label, one-logit classification a sigmoid
   const multi = new FakeEngine({ task: 'multi-label', labels: ['sports', 'politics', 'music', 'tech'] });
   const m = await startServer(t, multi);
   const got = (await predict(m.url, { inputs: 'news of the day' })).json() as Scored[];
-  close(t, got, expectedScores(multi.info.labels, fakeLogits({ text: 'news of the day' }, 4), 'sigmoid'), 'multi-label');
+  scoresClose(t, got, expectedScores(multi.info.labels, fakeLogits({ text: 'news of the day' }, 4), 'sigmoid'), 'multi-label');
   t.ok(Math.abs(got.reduce((s, p) => s + p.score, 0) - 1) > 1e-3, 'independent probabilities do not sum to 1');
 
   const oneLogit = new FakeEngine({ labels: ['relevant'] });
   const o = await startServer(t, oneLogit);
-  close(t, (await predict(o.url, { inputs: 'q' })).json(), expectedScores(['relevant'], fakeLogits({ text: 'q' }, 1), 'sigmoid'), 'one logit');
+  scoresClose(t, (await predict(o.url, { inputs: 'q' })).json(), expectedScores(['relevant'], fakeLogits({ text: 'q' }, 1), 'sigmoid'), 'one logit');
 
   const regression = new FakeEngine({ task: 'regression', labels: ['similarity'] });
   const r = await startServer(t, regression);

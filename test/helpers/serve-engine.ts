@@ -5,6 +5,8 @@
  * of the engine contract (a run before warm-up, a batch over maxBatchSize, two batches at once on
  * one replica) so tests can assert none happened.
  */
+import type { Test } from 'tap';
+
 import type { EncodedInput, EngineInfo, EngineOutput, RunOptions, ServeEngine, ServeInput, ServeTask } from '../../lib/serve/engine.js';
 
 /** What the fake's `encode` returns. */
@@ -182,4 +184,30 @@ export class FakeEngine implements ServeEngine<FakeEncoded> {
       }),
     };
   }
+}
+
+/** A `{label, score}` prediction. */
+export type Scored = { label: string; score: number };
+
+/**
+ * Independent reference for the server's scores: softmax/sigmoid in float64 of the float32
+ * logits the fake returns, sorted by score (highest first).
+ */
+export function expectedScores(labels: readonly string[], logits: number[], how: 'softmax' | 'sigmoid' | 'raw'): Scored[] {
+  const z = logits.map(Math.fround);
+  const max = Math.max(...z);
+  const sum = z.reduce((s, v) => s + Math.exp(v - max), 0);
+  const scores = z.map((v) => (how === 'raw' ? v : how === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : Math.exp(v - max) / sum));
+  return labels.map((label, i) => ({ label, score: scores[i]! })).sort((a, b) => b.score - a.score);
+}
+
+/** Whether `got` lists the labels of `want` in its order with the same scores (1e-9). */
+export function sameScores(got: unknown, want: Scored[]): boolean {
+  const list = got as Scored[];
+  return Array.isArray(list) && list.length === want.length && list.every((p, i) => p.label === want[i]!.label && Math.abs(p.score - want[i]!.score) < 1e-9);
+}
+
+/** Asserts `got` equals `want` (labels in order, scores to 1e-9), saying what differs. */
+export function scoresClose(t: Test, got: unknown, want: Scored[], what: string): void {
+  t.ok(sameScores(got, want), `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }
