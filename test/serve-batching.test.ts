@@ -45,7 +45,7 @@ function answerIsRight(answer: Answer, expected: { inputs: Input[]; batch: boole
   return expected.batch ? got.length === want.length && want.every((w, k) => sameScores(got[k], w)) : sameScores(got, want[0]!);
 }
 
-t.test('hundreds of requests from 40 concurrent clients: every answer right and in its own response, batches formed', async (t) => {
+t.test('hundreds of requests from 40 concurrent clients: every answer right and in its own response, batches formed', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 8, delayMs: 2 });
   const lines: string[] = [];
   const { url } = await startServer(t, engine, { maxWaitMs: 5, log: (level, line) => lines.push(`${level} ${line}`) });
@@ -86,7 +86,7 @@ t.test('hundreds of requests from 40 concurrent clients: every answer right and 
   t.equal(batchLines.length, batches, 'one debug log line per batch');
 });
 
-t.test('a request larger than a batch spans batches and gets its answers in order', async (t) => {
+t.test('a request larger than a batch spans batches and gets its answers in order', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 8 });
   const { url } = await startServer(t, engine, { maxWaitMs: 2 });
   const sizes = [20, 7, 13];
@@ -105,7 +105,7 @@ t.test('a request larger than a batch spans batches and gets its answers in orde
   t.same(engine.violations, []);
 });
 
-t.test('a full batch leaves at once; close() runs what waits without waiting for maxWaitMs', async (t) => {
+t.test('a full batch leaves at once; close() runs what waits without waiting for maxWaitMs', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 4 });
   const { server, url } = await startServer(t, engine, { maxWaitMs: 600_000 });
   const four = await Promise.all(['a', 'b', 'c', 'd'].map((text) => predict(url, { inputs: text })));
@@ -117,7 +117,7 @@ t.test('a full batch leaves at once; close() runs what waits without waiting for
   t.equal((await lone).status, 200, 'close() flushed it');
 });
 
-t.test('with 3 replicas up to 3 batches run at once, one per replica', async (t) => {
+t.test('with 3 replicas up to 3 batches run at once, one per replica', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ replicas: 3, maxBatchSize: 4, delayMs: 15 });
   const { url } = await startServer(t, engine, { maxWaitMs: 1 });
   const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => predict(url, { inputs: `text ${i}` })));
@@ -130,7 +130,7 @@ t.test('with 3 replicas up to 3 batches run at once, one per replica', async (t)
   t.same([...new Set(engine.runs.map((r) => r.replica))].sort(), [0, 1, 2], 'all replicas used');
 });
 
-t.test('a full queue answers 503 with Retry-After; queued requests still complete', async (t) => {
+t.test('a full queue answers 503 with Retry-After; queued requests still complete', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 2 });
   const { server, url } = await startServer(t, engine, { maxWaitMs: 0, maxQueue: 4 });
   engine.hold();
@@ -154,7 +154,7 @@ t.test('a full queue answers 503 with Retry-After; queued requests still complet
   t.equal(sampleValue(metrics, 'pjrt_bert_http_requests_total', { route: '/predict', status: '503' }), 1);
 });
 
-t.test('an engine failure fails only the requests with an input in that batch', async (t) => {
+t.test('an engine failure fails only the requests with an input in that batch', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 2 });
   const { server, url } = await startServer(t, engine, { maxWaitMs: 0 });
   engine.failOn = /boom/;
@@ -185,7 +185,7 @@ t.test('an engine failure fails only the requests with an input in that batch', 
   t.equal(sampleValue(metrics, 'pjrt_bert_ready'), 1, 'still healthy');
 });
 
-t.test('an abandoned request has its queued inputs dropped', async (t) => {
+t.test('an abandoned request has its queued inputs dropped', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 2 });
   const { server, url } = await startServer(t, engine, { maxWaitMs: 0 });
   engine.hold();
@@ -213,9 +213,17 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-t.test('close() refuses new connections, finishes what is running and queued, then resolves', async (t) => {
+t.test('close() refuses new connections, finishes what is running and queued, then resolves', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 2 });
   const { server, url, port } = await startServer(t, engine, { maxWaitMs: 0 });
+  // a request whose body is still arriving when close() is called
+  const body = JSON.stringify({ inputs: 'slow body' });
+  const slow = net.connect(port, '127.0.0.1');
+  let slowAnswer = '';
+  slow.on('data', (data) => (slowAnswer += data.toString('utf8')));
+  const slowDone = new Promise((resolve) => slow.once('close', resolve));
+  slow.write(`POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+  await until(() => server.requestsInFlight === 1, 'the slow request is received');
   engine.hold();
   const a = predict(url, { inputs: [['a1'], ['a2']] });
   await until(() => engine.runs.length === 1, 'a runs');
@@ -230,15 +238,20 @@ t.test('close() refuses new connections, finishes what is running and queued, th
   t.notOk(closed, 'close() waits for the requests in flight');
   engine.release();
   const answers = await Promise.all([a, b, c]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.notOk(closed, 'close() still waits for the request whose body is arriving');
+  slow.write(body.slice(5));
   t.same(answers.map((x) => x.status), [200, 200, 200], 'every request received before close() is answered');
   t.ok(sameScores((answers[1]!.json() as unknown), expectedScores(engine.info.labels, fakeLogits({ text: 'b1' }, 3), 'softmax')));
   await closing;
   t.ok(closed);
+  await slowDone;
+  t.match(slowAnswer, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n/i, 'a body still arriving at close() is read and answered, and the connection closed');
   t.notOk(server.healthy);
   t.same(engine.violations, []);
 });
 
-t.test('handleShutdownSignals closes the server on a signal and exits 0; a second signal exits 1', async (t) => {
+t.test('handleShutdownSignals closes the server on a signal and exits 0; a second signal exits 1', { timeout: 60_000 }, async (t) => {
   const engine = new FakeEngine({ maxBatchSize: 2 });
   const { server, url } = await startServer(t, engine, { maxWaitMs: 0 });
   const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };

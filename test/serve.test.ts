@@ -77,7 +77,7 @@ t.test('multi-label uses a sigmoid per label, one-logit classification a sigmoid
 t.test('token classification answers entities grouped as the HF pipeline, or per token', async (t) => {
   const engine = new FakeEngine({ task: 'token-classification', maxInputLength: 32 });
   const { url } = await startServer(t, engine);
-  const text = 'yesterday Ada Lovelace met 🙂 Bob in @london today';
+  const text = 'yesterday Ada Lovelace met 🙂 Bob in @paris @london today';
   const p = (w: string) => Math.exp(fakeTagLogit(w)) / (Math.exp(fakeTagLogit(w)) + 4);
   const cp = (s: string, i: number) => [...s.slice(0, i)].length;
   const at = (w: string) => ({ start: cp(text, text.indexOf(w)), end: cp(text, text.indexOf(w) + w.length) });
@@ -87,13 +87,14 @@ t.test('token classification answers entities grouped as the HF pipeline, or per
   const want = [
     { entity_group: 'PER', score: (p('Ada') + p('Lovelace')) / 2, word: 'Ada Lovelace', ...at('Ada Lovelace') },
     { entity_group: 'PER', score: p('Bob'), word: 'Bob', ...at('Bob') },
+    { entity_group: 'LOC', score: p('@paris'), word: '@paris', ...at('@paris') },
     { entity_group: 'LOC', score: p('@london'), word: '@london', ...at('@london') },
   ];
   const got = grouped.json() as typeof want;
   t.same(
     got.map(({ score, ...rest }) => rest),
     want.map(({ score, ...rest }) => rest),
-    'B-/I- tags grouped, O left out, offsets in code points (the emoji counts once)',
+    'B-/I- tags grouped (a B- tag starts a new group), O left out, offsets in code points (the emoji counts once)',
   );
   t.ok(got.every((g, i) => Math.abs(g.score - want[i]!.score) < 1e-6), 'a group scores the mean of its tokens');
   t.equal(at('Bob').start, text.indexOf('Bob') - 1, 'the emoji before Bob is one code point but two UTF-16 units');

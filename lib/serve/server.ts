@@ -153,6 +153,11 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     return this.#address;
   }
 
+  /** Requests received and not yet answered (their bodies may still be arriving). */
+  get requestsInFlight(): number {
+    return this.#inflight;
+  }
+
   /** Inputs waiting for a batch now. */
   get queued(): number {
     return this.#batcher.queued;
@@ -254,7 +259,6 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
       this.metrics.request(route, res.writableFinished ? res.statusCode : 499, (performance.now() - started) / 1000);
       if (--this.#inflight === 0) for (const resolve of this.#idle.splice(0)) resolve();
     });
-    if (this.#closing) res.setHeader('Connection', 'close');
     this.#route(req, res, pathname).catch((error: unknown) => {
       if (error instanceof CancelledError) return; // the client went away; nobody to answer
       const failure = error instanceof HttpError ? error : new HttpError(500, 'backend', `internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -424,6 +428,7 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
 
   #send(res: http.ServerResponse, status: number, type: string, body: string, headers: Readonly<Record<string, string>> = {}): void {
     if (res.headersSent || res.destroyed) return;
+    if (this.#closing) res.setHeader('Connection', 'close'); // no more requests on this connection
     res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
