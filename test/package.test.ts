@@ -19,7 +19,7 @@ t.test('the public entry point exports the documented names', async (t) => {
   `);
   t.equal(status, 0, stderr);
   const names = JSON.parse(stdout) as string[];
-  for (const name of ['Runtime', 'DeviceArray', 'Executable', 'PjrtError', 'jit', 'grad', 'valueAndGrad', 'ops', 'Trainer', 'BertTokenizer', 'adamw', 'bertForward']) {
+  for (const name of ['Runtime', 'DeviceArray', 'Executable', 'PjrtError', 'jit', 'grad', 'valueAndGrad', 'ops', 'Trainer', 'BertTokenizer', 'adamw', 'bertForward', 'Server', 'handleShutdownSignals']) {
     t.ok(names.includes(name), `exports ${name}`);
   }
 });
