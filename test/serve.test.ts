@@ -195,7 +195,7 @@ t.test('a body over maxBodyBytes answers 413 without the rest being read', async
 });
 
 t.test('unknown routes answer 404 and wrong methods 405 with Allow', async (t) => {
-  const { url } = await startServer(t, new FakeEngine());
+  const { url, port } = await startServer(t, new FakeEngine());
   const missing = await call(url, '/embed', { method: 'POST', body: '{}' });
   t.equal(missing.status, 404);
   t.match(missing.json(), { error_type: 'not_found', error: /no route \/embed; the routes are POST \/predict/ });
@@ -207,6 +207,9 @@ t.test('unknown routes answer 404 and wrong methods 405 with Allow', async (t) =
   t.equal(post.status, 405);
   t.equal(post.headers.get('allow'), 'GET');
   t.equal((await call(url, '/health?probe=1')).status, 200, 'a query string does not change the route');
+  const notUrl = await rawExchange(port, ['GET http://[ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n']);
+  t.match(notUrl.text, /^HTTP\/1\.1 404 [^]*"no route http:\/\/\[;/, 'a request target that is no URL answers 404 (and does not crash the server)');
+  t.equal((await call(url, '/health')).status, 200);
 });
 
 t.test('/health is 503 until warm-up finished, and requests are refused meanwhile', async (t) => {
@@ -298,6 +301,23 @@ t.test('/metrics is Prometheus text that counts requests by route and status', a
   t.throws(() => parsePrometheus('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'), /not cumulative/);
   const again = await scrape(url);
   t.equal(sampleValue(again, 'pjrt_bert_http_requests_total', { route: '/metrics', status: '200' }), 1, 'the first scrape is counted');
+});
+
+t.test('the log option gets a warning when the engine compiles while serving', async (t) => {
+  const engine = new FakeEngine();
+  const lines: string[] = [];
+  const { url } = await startServer(t, engine, { log: (level, line) => lines.push(`${level} ${line}`) });
+  t.match(lines, [/^info listening on http:\/\/127\.0\.0\.1:\d+$/, /^info warm-up done: 3 programs compiled$/]);
+  await predict(url, { inputs: 'a' });
+  t.notOk(lines.some((line) => line.startsWith('warn')), 'no warning while no program is compiled');
+  engine.compileCount += 2; // as an engine that compiles a missing bucket shape on a request
+  await predict(url, { inputs: 'b' });
+  await predict(url, { inputs: 'c' });
+  t.same(
+    lines.filter((line) => line.startsWith('warn')),
+    ["warn the engine compiled 2 program(s) while serving requests; its warmup() should compile every shape a batch can take"],
+    'one warning',
+  );
 });
 
 t.test('a library prints nothing: no log option, no output', async (t) => {

@@ -170,8 +170,9 @@ export class Batcher<E extends EncodedInput> {
   }
 
   /**
-   * Runs whatever is queued without waiting for `maxWaitMs`, and resolves once the queue is empty
-   * and no batch is running. Async; never rejects (request failures go to their requests).
+   * For shutting down: from now on batches leave without waiting for `maxWaitMs`; resolves once
+   * the queue is empty and no batch is running. Async; never rejects (request failures go to
+   * their requests).
    */
   drain(): Promise<void> {
     this.#flushing = true;

@@ -95,6 +95,8 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
   #closing = false;
   #closed: Promise<void> | undefined;
   #inflight = 0;
+  #compiledAtWarmup = 0;
+  #compileWarned = false;
   #idle: (() => void)[] = [];
 
   private constructor(options: ServerOptions<E>) {
@@ -130,7 +132,10 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
       maxQueue: this.maxQueue,
       replicas: engine.info.replicas,
       ...(this.#log ? { log: this.#log } : {}),
-      onBatch: (report) => this.metrics.batch(report),
+      onBatch: (report) => {
+        this.metrics.batch(report);
+        this.#checkCompiles();
+      },
     });
     this.#http = http.createServer((req, res) => this.#handle(req, res));
   }
@@ -175,6 +180,7 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
         .then(
           () => {
             this.#warm = true;
+            this.#compiledAtWarmup = this.engine.compileCount;
             this.#log?.('info', `warm-up done: ${this.engine.compileCount} programs compiled`);
           },
           (error: unknown) => {
@@ -244,6 +250,15 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     return this.close();
   }
 
+  /** Warns once when the engine compiled during requests: its warm-up missed a program shape. */
+  #checkCompiles(): void {
+    const extra = this.engine.compileCount - this.#compiledAtWarmup;
+    if (this.#warm && extra > 0 && !this.#compileWarned) {
+      this.#compileWarned = true;
+      this.#log?.('warn', `the engine compiled ${extra} program(s) while serving requests; its warmup() should compile every shape a batch can take`);
+    }
+  }
+
   #requestsDone(): Promise<void> {
     if (this.#inflight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
@@ -251,7 +266,12 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = performance.now();
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      pathname = req.url ?? '/'; // not a URL: answered 404 below
+    }
     const route = ServerMetrics.route(pathname);
     this.#inflight++;
     res.once('close', () => {
