@@ -303,6 +303,40 @@ t.test('/metrics is Prometheus text that counts requests by route and status', a
   t.equal(sampleValue(again, 'pjrt_bert_http_requests_total', { route: '/metrics', status: '200' }), 1, 'the first scrape is counted');
 });
 
+t.test('an engine output that does not fit the model answers 500 and is logged', async (t) => {
+  class BrokenEngine extends FakeEngine {
+    override async run(inputs: Parameters<FakeEngine['run']>[0], options: Parameters<FakeEngine['run']>[1]) {
+      const outputs = await super.run(inputs, options);
+      return inputs.map((e, i) => (e.input.text === 'short' ? { logits: [1, 2] } : e.input.text === 'nan' ? { logits: [0, NaN, 1] } : e.input.text === 'fewer' ? undefined! : outputs[i]!)).filter((o) => o !== undefined);
+    }
+  }
+  const engine = new BrokenEngine();
+  const lines: string[] = [];
+  const { url } = await startServer(t, engine, { maxWaitMs: 0, log: (level, line) => lines.push(`${level} ${line}`) });
+  const short = await predict(url, { inputs: 'short' });
+  t.equal(short.status, 500);
+  t.match(short.json(), { error_type: 'backend', error: /engine's output is unusable: the engine returned 2 logits for an input; the model has 3 labels/ });
+  t.match((await predict(url, { inputs: 'nan' })).json(), { error: /non-finite logit \(NaN\)/ });
+  const fewer = await predict(url, { inputs: 'fewer' });
+  t.equal(fewer.status, 500);
+  t.match(fewer.json(), { error: /the engine returned 0 outputs for a batch of 1 inputs/ });
+  t.equal((await predict(url, { inputs: 'fine' })).status, 200);
+  t.equal(lines.filter((line) => line.startsWith('error')).length, 3, 'one error line each');
+});
+
+t.test('metric label values are escaped so the text format stays parseable', async (t) => {
+  const { Counter, Registry } = await import('../lib/serve/metrics.js');
+  const registry = new Registry();
+  const counter = registry.add(new Counter('odd_total', 'Help with a \\ backslash\nand a newline.'));
+  counter.inc({ path: 'a "quoted" \\ value\nnext' }, 2);
+  const parsed = parsePrometheus(registry.render());
+  t.same(parsed.get('odd_total')?.samples, [{ name: 'odd_total', labels: { path: 'a "quoted" \\ value\nnext' }, value: 2 }]);
+  t.throws(() => counter.inc({}, -1), /cannot go down/);
+  t.throws(() => counter.inc({ le: 'x' }), /label name 'le'/);
+  t.throws(() => registry.add(new Counter('odd_total', 'again')), /registered twice/);
+  t.throws(() => new Counter('bad-name', 'x'), /not a valid Prometheus name/);
+});
+
 t.test('the log option gets a warning when the engine compiles while serving', async (t) => {
   const engine = new FakeEngine();
   const lines: string[] = [];

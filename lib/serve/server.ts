@@ -281,9 +281,11 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     });
     this.#route(req, res, pathname).catch((error: unknown) => {
       if (error instanceof CancelledError) return; // the client went away; nobody to answer
-      const failure = error instanceof HttpError ? error : new HttpError(500, 'backend', `internal error: ${error instanceof Error ? error.message : String(error)}`);
-      if (failure.status >= 500 && failure.type !== 'overloaded' && failure.type !== 'unhealthy') this.#log?.('error', `${req.method} ${pathname}: ${failure.message}`);
-      this.#sendError(res, failure);
+      if (error instanceof HttpError) return this.#sendError(res, error);
+      // a bug, not a bad request: say so in the log (failed batches are logged by the batcher)
+      const message = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+      this.#log?.('error', `${req.method} ${pathname}: ${message}`);
+      this.#sendError(res, new HttpError(500, 'backend', message));
     });
   }
 
@@ -393,7 +395,9 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     try {
       results = result.outputs.map((output, i) => formatResult(output, request.inputs[i]!, info, request));
     } catch (error) {
-      throw new HttpError(500, 'backend', `the engine's output is unusable: ${(error as Error).message}`);
+      const message = `the engine's output is unusable: ${(error as Error).message}`;
+      this.#log?.('error', message);
+      throw new HttpError(500, 'backend', message);
     }
     this.metrics.inputs.inc({}, results.length);
     const ms = (seconds: number) => String(Math.round(seconds * 1000));
