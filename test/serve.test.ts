@@ -376,3 +376,17 @@ t.test('a library prints nothing: no log option, no output', async (t) => {
   }
   t.same(writes, []);
 });
+
+t.test('await using closes the server at the end of the block', async (t) => {
+  let port = 0;
+  {
+    await using server = Server.create({ engine: new FakeEngine(), port: 0 });
+    port = (await server.listen()).port;
+    await server.warmup();
+    t.equal((await rawExchange(port, ['GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'])).text.split('\r\n')[0], 'HTTP/1.1 200 OK');
+  }
+  t.match((await rawExchange(port, ['GET /health HTTP/1.1\r\n\r\n'])).text, /<error ECONNREFUSED>/, 'nothing listens after the block');
+  const closed = Server.create({ engine: new FakeEngine(), port: 0 });
+  await closed.close();
+  await t.rejects(closed.listen(), /this server was closed; create a new one/);
+});
