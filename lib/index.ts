@@ -62,3 +62,27 @@ export type { Evaluation } from './train/evaluation.js';
 export { benchModel, trainStepFlops, mfu, type BenchModel } from './bench/bench-models.js';
 export { runBench, type BenchOptions, type BenchReport, type BenchResult } from './bench/bench-run.js';
 export { measureMatmulCeiling, measureTrainStep, type MatmulCeiling, type TrainStepMeasurement } from './bench/our-bench.js';
+export {
+  Server,
+  handleShutdownSignals,
+  SERVE_TASKS,
+  type ServerOptions,
+  type ListenAddress,
+  type ShutdownOptions,
+  type ServeEngine,
+  type ServeInput,
+  type ServeTask,
+  type EngineInfo,
+  type EncodedInput,
+  type EngineOutput,
+  type SequenceOutput,
+  type TokensOutput,
+  type TokenOutput,
+  type RunOptions,
+  type LogLevel,
+  type ServeLog,
+  type LabelScore,
+  type EntityGroup,
+  type TokenEntity,
+  type PredictResult,
+} from './serve/index.js';

@@ -23,7 +23,8 @@ t.test('the public entry point exports the documented names', async (t) => {
   const training = ['Trainer', 'Predictor', 'BertTokenizer', 'HfTokenizer', 'loadTokenizer', 'adamw', 'readTable', 'generateDemoDataset'];
   // The family API of issue 11: the family table, a model as family + config + head, model directories.
   const models = ['FAMILIES', 'bert', 'modelSpec', 'initModelParams', 'modelForward', 'crossEntropyLoss', 'readModelConfig', 'loadModelDir', 'saveModelDir', 'openWeights', 'FileFormatError'];
-  for (const name of [...runtime, ...training, ...models]) {
+  const serving = ['Server', 'handleShutdownSignals'];
+  for (const name of [...runtime, ...training, ...models, ...serving]) {
     t.ok(names.includes(name), `exports ${name}`);
   }
 });
