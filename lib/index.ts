@@ -53,8 +53,11 @@ export {
 export * from './models/index.js';
 export * from './pretrained/index.js';
 export * from './optim/index.js';
-export { Trainer, type TrainerOptions, type FitOptions, type LabelledTexts } from './train/trainer.js';
-export { Predictor, type Prediction, type PredictorOptions } from './train/predictor.js';
+export { Trainer, type TrainerOptions, type FitOptions, type LabelledTexts, type LabelledWords, type TaskData } from './train/trainer.js';
+export { Predictor, type PredictorOptions } from './train/predictor.js';
+export { type Prediction, type ClassPrediction, type ScorePrediction, type LabelSetPrediction, type TagPrediction, type Entity, entitiesOf } from './train/predictions.js';
+export { TASKS, taskNamed, type TaskOptions } from './train/tasks.js';
+export type { Task, TaskName, TaskMetrics } from './train/task.js';
 export { parseTrainerConfig, ConfigError, type TrainerConfig, type TrainerConfigInput, type EpochMetrics, type StepProgress, type TrainerCallbacks } from './train/config.js';
 export { DataError } from './train/data.js';
 export { generateDemoDataset, type DemoDataset } from './train/demo-data.js';

@@ -18,6 +18,7 @@ import { jit, ops, type Tensor } from '../trace/index.js';
 import { putParams } from '../train/model-state.js';
 import { placeOptimizerState } from '../train/optimizer-state.js';
 import { makeTrainStep } from '../train/programs.js';
+import { classificationTask } from '../train/task-classification.js';
 import { benchSpec, median, type BenchModel } from './bench-models.js';
 
 /** A matmul ceiling: the best FLOP/s of an N x N x N product over a few runs. */
@@ -140,6 +141,7 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
     const optimizer = adam({ lr: 1e-5 });
     const step = makeTrainStep({
       spec,
+      task: classificationTask,
       optimizer,
       replicas: 1,
       steps: K,

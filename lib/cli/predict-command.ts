@@ -82,7 +82,8 @@ export async function runPredict(argv: string[]): Promise<number> {
     process.stderr.write(`pjrt-bert predict: warning: ${values.model} has no trained ${predictor.initialized.join(', ')}; initialised at random, so the predictions mean nothing (train the model first)\n`);
   }
   const predictions = await predictor.predict(texts, pairs ? { pairs } : {});
-  const lines = predictions.map(({ label, probabilities, logits }) => `${JSON.stringify({ label, probabilities, logits })}\n`);
+  // classification lines keep their documented keys; the other tasks print their own shape
+  const lines = predictions.map((prediction) => `${JSON.stringify('labelId' in prediction ? { label: prediction.label, probabilities: prediction.probabilities, logits: prediction.logits } : prediction)}\n`);
   if (values.out !== undefined) {
     await writeFileAtomic(values.out, lines.join(''));
     const seconds = (performance.now() - started) / 1000;

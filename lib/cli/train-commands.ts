@@ -5,6 +5,7 @@ import { readVocabFile } from '../io/hf-tokenizer-files.js';
 import { isBertPreset } from '../models/bert.js';
 import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
+import type { ClassPrediction } from '../train/predictions.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, readTableFromFlags, seqLenNote, trainConfigFromFlags } from './train-flags.js';
@@ -88,7 +89,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const note = seqLenNote(trainer.seqLenChoice, config.model);
   if (note !== undefined) process.stderr.write(`pjrt-bert evaluate: ${note}\n`);
   const result = await trainer.evaluate({ texts: table.texts, labels: table.labels!, ...(table.pairs ? { pairs: table.pairs } : {}) });
-  process.stdout.write(`${JSON.stringify({ examples: result.examples, loss: result.loss, accuracy: result.accuracy, macroF1: result.macroF1 })}\n`);
+  process.stdout.write(`${JSON.stringify({ examples: result.examples, ...result.metrics })}\n`);
   return 0;
 }
 
@@ -130,7 +131,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   const history = await trainer.fit({ texts: data.texts, labels: data.labels });
   const accuracy = history.at(-1)?.val_accuracy ?? 0;
   const samples = ['the camera was really excellent', 'this book was not good at all', 'the hotel is standard , honestly'];
-  (await trainer.predict(samples)).forEach((prediction, i) => {
+  (await trainer.predict(samples)).forEach((p, i) => {
+    const prediction = p as ClassPrediction;
     process.stdout.write(`  ${JSON.stringify(samples[i])} -> ${prediction.label} (${(Math.max(...prediction.probabilities) * 100).toFixed(0)}%)\n`);
   });
   process.stdout.write(`validation accuracy ${accuracy.toFixed(3)} (majority class ${majority.toFixed(3)})\n`);

@@ -5,18 +5,28 @@
  */
 import { z } from 'zod';
 
-/** Metrics that early stopping and "keep the best checkpoint" can watch. */
-export const WATCHABLE_METRICS = ['val_loss', 'val_accuracy', 'val_f1'] as const;
+/**
+ * Metrics that early stopping and "keep the best checkpoint" can watch: `val_` and a metric of
+ * the task (`val_loss`, `val_accuracy`, `val_f1`, `val_pearson`, `val_exact_match`, ...); loss,
+ * MSE and MAE are better lower, the others higher.
+ */
+export const WATCHABLE_METRICS = ['val_loss', 'val_accuracy', 'val_f1', 'val_macro_f1', 'val_precision', 'val_recall', 'val_mse', 'val_mae', 'val_pearson', 'val_spearman', 'val_exact_match'] as const;
+
+/** Whether a lower value of metric `name` is better. Sync. */
+export function lowerIsBetter(name: string): boolean {
+  return /(^|_)(loss|mse|mae)$/.test(name);
+}
 
 /** Per-epoch results handed to callbacks and written to metrics.jsonl. */
 export interface EpochMetrics {
   epoch: number;
   step: number;
+  /** Mean training loss of the epoch (over its units: examples, or tagged tokens). */
   loss: number;
-  accuracy: number;
-  val_loss?: number;
-  val_accuracy?: number;
-  val_f1?: number;
+  /** Training accuracy (exact match for multi-label, token accuracy for tokens); absent for regression. */
+  accuracy?: number;
+  /** Validation metrics of the task, `val_<name>` (val_loss, val_accuracy, val_f1, val_pearson, ...). */
+  [validation: `val_${string}`]: number | undefined;
   examplesPerSecond: number;
   /** Training wall time of the epoch, compiling and validation excluded. */
   seconds: number;
@@ -37,7 +47,8 @@ export interface StepProgress {
   step: number;
   stepsPerEpoch: number;
   loss: number;
-  accuracy: number;
+  /** Absent for regression. */
+  accuracy?: number;
   examplesPerSecond: number;
 }
 
@@ -94,7 +105,11 @@ export const trainerConfigSchema = z
     seed: z.number().int().min(0).default(42),
     /** Shuffle the training rows each epoch (default true; false keeps file order). */
     shuffle: z.boolean().default(true),
-    /** Classification head: `linear` (HF) or `mlp:N` (Dense(N, relu) -> Dropout -> Dense). */
+    /** What to fine-tune for (default classification); see the task table (train/tasks.ts). */
+    task: z.enum(['classification', 'regression', 'multi-label', 'token-classification']).default('classification'),
+    /** Multi-label: the probability from which a label is predicted (default 0.5). */
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    /** Sequence head: `linear` (the family's HF head) or `mlp:N` (Dense(N, relu) -> Dropout -> Dense); token classification always uses HF's token head. */
     head: z.string().regex(/^(linear|mlp:[1-9][0-9]*)$/, 'expected "linear" or "mlp:N" with N a positive integer').default('linear'),
     /** Fraction of rows, taken from the end before shuffling, held out for validation (default 0). */
     validationSplit: z.number().min(0).lt(1).default(0),

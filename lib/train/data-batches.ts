@@ -44,12 +44,13 @@ export interface DataPosition {
   readonly step: number;
 }
 
-/** One replica's part of a call: `[K, B/R, S]` token slabs, `[K, B/R]` labels and weights. */
+/** One replica's part of a call: `[K, B/R, S]` token slabs, `[K, B/R, width]` targets, `[K, B/R]` weights. */
 export interface ReplicaSlab {
   readonly inputIds: Int32Array;
   readonly attentionMask: Int32Array;
   readonly tokenTypeIds: Int32Array;
-  readonly labels: Int32Array;
+  /** The examples' targets (`targetWidth` values each, the dtype of the examples' targets). */
+  readonly targets: Int32Array | Float32Array;
   /** 1 for a real example, 0 for padding. */
   readonly weights: Float32Array;
 }
@@ -224,6 +225,7 @@ export class SlabBatcher {
     const K = this.stepsPerCall;
     const b = this.shardSize;
     const S = this.examples.seqLen;
+    const W = this.examples.targetWidth;
     const B = this.globalBatchSize;
     const order = this.order(epoch);
     const steps = Math.min(K, this.stepsPerEpoch - step);
@@ -231,11 +233,11 @@ export class SlabBatcher {
       inputIds: new Int32Array(K * b * S),
       attentionMask: new Int32Array(K * b * S),
       tokenTypeIds: new Int32Array(K * b * S),
-      labels: new Int32Array(K * b),
+      targets: this.examples.targets instanceof Float32Array ? new Float32Array(K * b * W) : new Int32Array(K * b * W),
       weights: new Float32Array(K * b),
     }));
     const examplesPerStep: number[] = [];
-    const { inputIds, attentionMask, tokenTypeIds, labels } = this.examples;
+    const { inputIds, attentionMask, tokenTypeIds, targets } = this.examples;
     for (let k = 0; k < K; k++) {
       const first = (step + k) * B; // position in the epoch's order of this step's first example
       const real = k < steps ? Math.min(B, order.length - first) : 0;
@@ -247,7 +249,7 @@ export class SlabBatcher {
         target.inputIds.set(inputIds.subarray(row * S, (row + 1) * S), slot * S);
         target.attentionMask.set(attentionMask.subarray(row * S, (row + 1) * S), slot * S);
         target.tokenTypeIds.set(tokenTypeIds.subarray(row * S, (row + 1) * S), slot * S);
-        target.labels[slot] = labels[row]!;
+        target.targets.set(targets.subarray(row * W, (row + 1) * W), slot * W);
         target.weights[slot] = j < real ? 1 : 0;
       }
     }

@@ -46,8 +46,23 @@ export interface TokenizedExamples {
   readonly inputIds: Int32Array;
   readonly attentionMask: Int32Array;
   readonly tokenTypeIds: Int32Array;
-  /** Class id per row (`[count]`; zeros for unlabeled data). */
-  readonly labels: Int32Array;
+  /**
+   * The task's targets, `[count, targetWidth]` row-major (see train/task.ts): a class id, a
+   * value, 0/1 per label, or a tag id per position (-100 where ignored); zeros for unlabeled data.
+   */
+  readonly targets: Int32Array | Float32Array;
+  /** Values per example in `targets` (1, the label count, or `seqLen`). */
+  readonly targetWidth: number;
+}
+
+/** Token classification examples: the rows plus how many words truncation cut off. */
+export interface TokenizedWords extends TokenizedExamples {
+  /** Words (over all sentences) that lost every token to truncation: they get no tag and no loss. */
+  readonly truncatedWords: number;
+  /** Sentences that lost words that way. */
+  readonly truncatedSentences: number;
+  /** Per example, the position of each word's first sub-token (-1 for a truncated word), for predictions. */
+  readonly wordStarts: readonly Int32Array[];
 }
 
 /** Options of {@link prepareTrainingData}. */
@@ -124,14 +139,21 @@ function fromLabel2id(label2id: Readonly<Record<string, number>>): LabelMapping 
 
 /**
  * Tokenizes `texts` (with second segments `pairs`, encoded as the tokenizer encodes pairs)
- * into `[N, seqLen]` rows (truncated, padded) with class ids `labels` (zeros when omitted).
- * Async (a tokenizer.json tokenizer encodes off the main thread); rejects with RangeError when
- * `seqLen` is not an integer of at least 2 (room for the special tokens) or `labels` or `pairs`
- * has another length than `texts`.
+ * into `[N, seqLen]` rows (truncated, padded) with `targets` of `targetWidth` values per text
+ * (class ids by default; zeros when omitted). Async (a tokenizer.json tokenizer encodes off the
+ * main thread); rejects with RangeError when `seqLen` is not an integer of at least 2 (room for
+ * the special tokens) or the targets or `pairs` do not fit `texts`.
  */
-export async function tokenizeExamples(tokenizer: ModelTokenizer, texts: readonly string[], seqLen: number, labels?: Int32Array, pairs?: readonly string[]): Promise<TokenizedExamples> {
+export async function tokenizeExamples(
+  tokenizer: ModelTokenizer,
+  texts: readonly string[],
+  seqLen: number,
+  targets?: Int32Array | Float32Array,
+  pairs?: readonly string[],
+  targetWidth = 1,
+): Promise<TokenizedExamples> {
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`seqLen must be an integer of at least 2 ([CLS] and [SEP]), got ${seqLen}`);
-  if (labels !== undefined && labels.length !== texts.length) throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
+  if (targets !== undefined && targets.length !== texts.length * targetWidth) throw new RangeError(`${texts.length} texts but ${targets.length / targetWidth} labels`);
   if (pairs !== undefined && pairs.length !== texts.length) throw new RangeError(`${texts.length} texts but ${pairs.length} second segments (pairs)`);
   const batch = await tokenizer.encodeBatch(texts, { maxLength: seqLen, ...(pairs ? { pairs } : {}) });
   return {
@@ -140,8 +162,54 @@ export async function tokenizeExamples(tokenizer: ModelTokenizer, texts: readonl
     inputIds: batch.inputIds,
     attentionMask: batch.attentionMask,
     tokenTypeIds: batch.tokenTypeIds,
-    labels: labels ?? new Int32Array(texts.length),
+    targets: targets ?? new Int32Array(texts.length * targetWidth),
+    targetWidth,
   };
+}
+
+/**
+ * Tokenizes pre-split sentences (token classification) into `[N, seqLen]` rows whose targets
+ * are a tag id per position: the first sub-token of each word carries its word's tag, every
+ * other position (later sub-tokens, special tokens, padding) is -100, Hugging Face's
+ * convention. Words truncation cuts off are counted. `tags` may be omitted (prediction: all
+ * -100). Async; rejects with RangeError for a bad `seqLen` or sentences whose tag count differs
+ * from their word count.
+ */
+export async function tokenizeWords(tokenizer: ModelTokenizer, sentences: readonly (readonly string[])[], seqLen: number, tags?: readonly (readonly number[])[]): Promise<TokenizedWords> {
+  if (!Number.isInteger(seqLen) || seqLen < 2) throw new RangeError(`seqLen must be an integer of at least 2, got ${seqLen}`);
+  const n = sentences.length;
+  const inputIds = new Int32Array(n * seqLen).fill(tokenizer.padId);
+  const attentionMask = new Int32Array(n * seqLen);
+  const tokenTypeIds = new Int32Array(n * seqLen);
+  const targets = new Int32Array(n * seqLen).fill(-100);
+  const wordStarts: Int32Array[] = [];
+  let truncatedWords = 0;
+  let truncatedSentences = 0;
+  for (let e = 0; e < n; e++) {
+    const words = sentences[e]!;
+    const wordTags = tags?.[e];
+    if (wordTags && wordTags.length !== words.length) throw new RangeError(`sentence ${e + 1} has ${words.length} words but ${wordTags.length} tags`);
+    const encoded = await tokenizer.encodeWords(words, { maxLength: seqLen });
+    const starts = new Int32Array(words.length).fill(-1);
+    let previous: number | null = null;
+    encoded.inputIds.forEach((id, position) => {
+      inputIds[e * seqLen + position] = id;
+      attentionMask[e * seqLen + position] = 1;
+      tokenTypeIds[e * seqLen + position] = encoded.tokenTypeIds[position] ?? 0;
+      const word = encoded.wordIds[position];
+      if (word !== null && word !== undefined && word !== previous) {
+        starts[word] = position;
+        if (wordTags) targets[e * seqLen + position] = wordTags[word]!;
+      }
+      previous = word ?? null;
+    });
+    wordStarts.push(starts);
+    if (encoded.truncatedWords > 0) {
+      truncatedWords += encoded.truncatedWords;
+      truncatedSentences++;
+    }
+  }
+  return { count: n, seqLen, inputIds, attentionMask, tokenTypeIds, targets, targetWidth: seqLen, truncatedWords, truncatedSentences, wordStarts };
 }
 
 /** Rows `[start, end)` of `examples`, as views (no copy). Sync; throws RangeError for a bad range. */
@@ -156,7 +224,8 @@ export function selectRows(examples: TokenizedExamples, start: number, end: numb
     inputIds: examples.inputIds.subarray(start * s, end * s),
     attentionMask: examples.attentionMask.subarray(start * s, end * s),
     tokenTypeIds: examples.tokenTypeIds.subarray(start * s, end * s),
-    labels: examples.labels.subarray(start, end),
+    targets: examples.targets.subarray(start * examples.targetWidth, end * examples.targetWidth),
+    targetWidth: examples.targetWidth,
   };
 }
 

@@ -1,25 +1,23 @@
 /**
  * Evaluation and prediction: one compiled eval program (K batches per call, R replicas) run
- * over examples in file order; the last partial batch is padded, never recompiled. Loss,
- * accuracy and macro-F1 are computed on the host from the logits (in float64).
+ * over examples in file order; the last partial batch is padded, never recompiled. The task's
+ * metrics (loss, accuracy, F1, correlations...) are computed on the host from the logits.
  */
-import { type ModelParams, type ModelSpec, numLabelsOf } from '../models/index.js';
+import { type ModelParams, type ModelSpec, isTokenHead, numLabelsOf } from '../models/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
-import { argmaxRows, classificationReport } from './metrics.js';
-import { makeEvalStep } from './programs.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
+import { makeEvalStep } from './programs.js';
+import type { Task, TaskMetrics } from './task.js';
 
 /** Results of one evaluation. */
 export interface Evaluation {
   examples: number;
-  /** Mean cross-entropy over the examples. */
-  loss: number;
-  accuracy: number;
-  macroF1: number;
-  /** Logits [examples, labels], row-major. */
+  /** The task's metrics: `loss` always, then e.g. `accuracy` and `f1` (macro) for classification. */
+  metrics: TaskMetrics;
+  /** Logits [examples, labels] ([examples, S, labels] for token classification), row-major. */
   logits: Float32Array;
 }
 
@@ -33,12 +31,14 @@ export interface EvalHost {
 export class EvalRunner implements Disposable {
   readonly #program: JitFunction<ReturnType<typeof makeEvalStep>>;
   readonly #host: EvalHost;
-  readonly #labels: number;
+  /** Logits per example: the label count, times the sequence length for a token head. */
+  readonly #perExample: (seqLen: number) => number;
 
   /** Sync; nothing is compiled until the first call. */
   constructor(host: EvalHost, spec: ModelSpec) {
     this.#host = host;
-    this.#labels = numLabelsOf(spec.config);
+    const labels = numLabelsOf(spec.config);
+    this.#perExample = isTokenHead(spec) ? (seqLen) => seqLen * labels : () => labels;
     const { replicas, stepsPerExecution, precision } = host.config;
     this.#program = jit(makeEvalStep(spec, stepsPerExecution, precision), { runtime: host.runtime, replicas, name: 'eval' });
   }
@@ -52,12 +52,12 @@ export class EvalRunner implements Disposable {
   compileSeconds = 0;
 
   /**
-   * Logits [N, labels] of `examples` with the parameters on each replica's device. Async.
-   * @throws PjrtError from the runtime.
+   * Logits [N, labels] (or [N, S, labels]) of `examples` with the parameters on each replica's
+   * device. Async. @throws PjrtError from the runtime.
    */
   async logits(params: readonly ModelParams<DeviceArray>[], examples: TokenizedExamples): Promise<Float32Array> {
     const { runtime, config } = this.#host;
-    const labels = this.#labels;
+    const labels = this.#perExample(examples.seqLen);
     const out = new Float32Array(examples.count * labels);
     if (examples.count === 0) return out;
     const batcher = new SlabBatcher(examples, { globalBatchSize: config.batchSize, replicas: config.replicas, stepsPerCall: config.stepsPerExecution, shuffle: false });
@@ -105,31 +105,22 @@ export class EvalRunner implements Disposable {
   }
 }
 
-/** Loss (mean cross-entropy, float64), accuracy and macro-F1 of `logits` against `labels`. Sync. */
-export function scoreLogits(logits: Float32Array, labels: Int32Array, classes: number): Omit<Evaluation, 'logits'> {
-  const count = labels.length;
-  let loss = 0;
-  for (let i = 0; i < count; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c]!);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(logits[i * classes + c]! - max);
-    loss += max + Math.log(sum) - logits[i * classes + labels[i]!]!;
-  }
-  const report = classificationReport(labels, argmaxRows(logits, classes), classes);
-  return { examples: count, loss: count ? loss / count : 0, accuracy: report.accuracy, macroF1: report.macroF1 };
+/** The task's metrics of `logits` against the examples' targets (labels in the model's id order). Sync. */
+export function scoreLogits(task: Task, spec: ModelSpec, logits: Float32Array, examples: TokenizedExamples): TaskMetrics {
+  const labels = spec.config.labels ?? Array.from({ length: numLabelsOf(spec.config) }, (_, i) => `LABEL_${i}`);
+  return task.metrics(logits, examples.targets, labels, examples.seqLen);
 }
 
 /**
  * Evaluates host parameters on examples: puts them on each replica's device, runs the eval
- * program, scores. Async. @throws PjrtError from the runtime.
+ * program, scores them with the task. Async. @throws PjrtError from the runtime.
  */
-export async function evaluateExamples(host: EvalHost, model: ModelState, examples: TokenizedExamples): Promise<Evaluation> {
+export async function evaluateExamples(host: EvalHost, model: ModelState, task: Task, examples: TokenizedExamples): Promise<Evaluation> {
   const runner = new EvalRunner(host, model.spec);
   const params = await Promise.all(Array.from({ length: host.config.replicas }, (_, r) => putParams(host.runtime, model.params, r)));
   try {
     const logits = await runner.logits(params, examples);
-    return { ...scoreLogits(logits, examples.labels, numLabelsOf(model.spec.config)), logits };
+    return { examples: examples.count, metrics: scoreLogits(task, model.spec, logits, examples), logits };
   } finally {
     runner.dispose();
     for (const replica of params) disposeAll(replica);

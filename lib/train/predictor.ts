@@ -6,28 +6,18 @@
  * recompiled.
  *
  *     using predictor = await Predictor.open('out/model', { plugin: 'cpu' });
- *     const predictions = await predictor.predict(['Καλημέρα!', 'so bad']); // [{ label, labelId, probabilities, logits }]
+ *     const predictions = await predictor.predict(['Καλημέρα!', 'so bad']); // classification: [{ label, labelId, probabilities, logits }]
  */
-import { type ModelParams, numLabelsOf } from '../models/index.js';
+import { type ModelParams, isTokenHead, numLabelsOf } from '../models/index.js';
 import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loadModelTokenizer } from '../pretrained/index.js';
 import { compileCacheDir } from '../runtime/provision.js';
 import { type DeviceArray, Runtime } from '../runtime/index.js';
 import { tokenizeExamples } from './data.js';
 import { EvalRunner } from './evaluation.js';
-import { argmaxRows, softmaxRows } from './metrics.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
-
-/** One text's prediction. */
-export interface Prediction {
-  /** The winning class's name (`id2label`). */
-  label: string;
-  /** The winning class's id. */
-  labelId: number;
-  /** Softmax of the logits, by class id. */
-  probabilities: number[];
-  /** The raw logits, by class id. */
-  logits: number[];
-}
+import { type Prediction, type TokenInputs, encodeForTokens, encodeWordsForTokens, formatPredictions } from './predictions.js';
+import type { Task } from './task.js';
+import { taskOfModel } from './tasks.js';
 
 /** Options of {@link Predictor.open}. */
 export interface PredictorOptions {
@@ -65,6 +55,8 @@ export class Predictor implements Disposable {
     /** Parameters the directory lacked, initialised at random (a bare pretrained encoder's head). */
     readonly initialized: readonly string[],
     readonly batchSize: number,
+    /** The model's task: its problem_type, or token classification for a token head. */
+    readonly task: Task,
     runner: EvalRunner,
     params: ModelParams<DeviceArray>[],
     ownsRuntime: boolean,
@@ -98,7 +90,8 @@ export class Predictor implements Disposable {
       const model: ModelState = { spec: loaded.spec, params: loaded.params };
       const runner = new EvalRunner({ runtime, config: { replicas, batchSize, stepsPerExecution: options.stepsPerExecution ?? 4, precision: options.precision ?? 'f32' } }, model.spec);
       const params = await Promise.all(Array.from({ length: replicas }, (_, r) => putParams(runtime, model.params, r)));
-      return new Predictor(runtime, model, tokenizer, seqLenChoice, loaded.initialized, batchSize, runner, params, ownsRuntime);
+      const task = taskOfModel(config.problemType, isTokenHead(loaded.spec));
+      return new Predictor(runtime, model, tokenizer, seqLenChoice, loaded.initialized, batchSize, task, runner, params, ownsRuntime);
     } catch (error) {
       if (ownsRuntime) runtime.dispose();
       throw error;
@@ -122,19 +115,26 @@ export class Predictor implements Disposable {
     return this.#runner.logits(this.#params, examples);
   }
 
-  /** Predictions for `texts` (and second segments `pairs`), in order. Async; rejects as {@link logits}. */
-  async predict(texts: readonly string[], options: { pairs?: readonly string[] } = {}): Promise<Prediction[]> {
-    const logits = await this.logits(texts, options.pairs);
-    const labels = this.labels;
-    const classes = labels.length;
-    const probabilities = softmaxRows(logits, classes);
-    const best = argmaxRows(logits, classes);
-    return texts.map((_, i) => ({
-      label: labels[best[i]!]!,
-      labelId: best[i]!,
-      probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
-      logits: Array.from(logits.subarray(i * classes, (i + 1) * classes)),
-    }));
+  /**
+   * Predictions in input order, in the shape of the model's task (see predictions.ts): texts
+   * (with second segments `pairs`), or pre-split sentences for a token-classification model.
+   * Async; rejects as {@link logits}.
+   */
+  async predict(inputs: readonly string[] | { words: readonly (readonly string[])[] }, options: { pairs?: readonly string[]; threshold?: number } = {}): Promise<Prediction[]> {
+    const seqLen = this.seqLenChoice.seqLen;
+    let tokens: TokenInputs | undefined;
+    let logits: Float32Array;
+    let count: number;
+    if (this.task.granularity === 'token') {
+      tokens = Array.isArray(inputs) ? await encodeForTokens(this.tokenizer, inputs as readonly string[], seqLen) : await encodeWordsForTokens(this.tokenizer, (inputs as { words: readonly (readonly string[])[] }).words, seqLen);
+      logits = await this.#runner.logits(this.#params, tokens.examples);
+      count = tokens.examples.count;
+    } else {
+      if (!Array.isArray(inputs)) throw new RangeError(`a ${this.task.name} model predicts texts, not pre-split words`);
+      logits = await this.logits(inputs as readonly string[], options.pairs);
+      count = inputs.length;
+    }
+    return formatPredictions(this.task, logits, this.labels, count, { ...(options.threshold !== undefined ? { threshold: options.threshold } : {}), ...(tokens ? { tokens } : {}) });
   }
 
   /** Frees the program, the device parameters and the runtime it opened. Sync. */

@@ -9,17 +9,20 @@
  *   labels  s32 [K*A, m]      weights f32 [K*A, m] (0 for padding examples)
  *   keys    u32 [K*A, m, 2]   one dropout key per example (see `SlabBatcher.dropoutKeys`)
  */
-import { type ModelSpec, crossEntropyLoss, modelForward, numLabelsOf } from '../models/index.js';
+import { type ModelSpec, isTokenHead, modelForward, numLabelsOf } from '../models/index.js';
 import type { AnyOptimizer, OptimizerState } from '../optim/index.js';
 import { clipGradNorm } from '../optim/clipping.js';
 import { ops, valueAndGrad, type Tensor } from '../trace/index.js';
+import type { Task } from './task.js';
 
 /** One replica's slab inside a traced program. */
 export interface SlabTensors {
   inputIds: Tensor;
   attentionMask: Tensor;
   tokenTypeIds: Tensor;
-  labels: Tensor;
+  /** The task's targets per example: [K*A, m, width] (see task.ts). */
+  targets: Tensor;
+  /** 1 for a real example, 0 for padding: [K*A, m]. */
   weights: Tensor;
   keys: Tensor;
   /** s32 scalar: how many of the K steps hold real examples (fewer in an epoch's last call). */
@@ -28,17 +31,19 @@ export interface SlabTensors {
 
 /** What one call of the train program reports, summed over its steps and all replicas. */
 export type TrainMetricsTensors = {
-  /** Sum over real examples of the cross-entropy. */
+  /** Sum over the loss's units (examples, or tagged tokens) of their loss. */
   lossSum: Tensor;
-  /** Real examples classified correctly. */
+  /** Units predicted right (0 for a task without accuracy, regression). */
   correct: Tensor;
-  /** Real examples seen. */
+  /** Units seen. */
   examples: Tensor;
 };
 
 /** Settings baked into the train program. */
 export interface TrainProgramOptions {
   spec: ModelSpec;
+  /** The task: its targets, loss and accuracy. */
+  task: Task;
   optimizer: AnyOptimizer;
   replicas: number;
   /** Optimizer steps per call (K). */
@@ -70,40 +75,42 @@ function acrossReplicas(x: Tensor, replicas: number): Tensor {
  * and the program is still compiled once. Sync; traced.
  */
 export function makeTrainStep(options: TrainProgramOptions) {
-  const { spec, optimizer, replicas, steps, accumulation, clipNorm, computeDtype, dropout } = options;
+  const { spec, task, optimizer, replicas, steps, accumulation, clipNorm, computeDtype, dropout } = options;
   return (params: Record<string, Tensor>, state: OptimizerState, slab: SlabTensors) => {
     const zero = ops.zeros([], 'f32');
     const init: TrainCarry = { params, state, metrics: { lossSum: zero, correct: zero, examples: zero } };
     const body = (k: Tensor, carry: TrainCarry): TrainCarry => {
-      // Real examples of this step over every micro-batch and replica: the loss divides by it,
-      // so the summed gradients are those of the mean loss over the global batch.
-      let local = zero;
-      for (let a = 0; a < accumulation; a++) local = ops.add(local, ops.sum(row(slab.weights, ops.add(ops.mul(k, accumulation), a))));
+      // The loss's units (real examples, or tagged tokens) of this step over every micro-batch
+      // and replica: the loss divides by their count, so the summed gradients are those of the
+      // mean loss over the global batch.
+      const micros = Array.from({ length: accumulation }, (_, a) => {
+        const index = ops.add(ops.mul(k, accumulation), a);
+        const targets = row(slab.targets, index);
+        const weights = row(slab.weights, index);
+        return { index, targets, units: task.unitWeights(targets, weights) };
+      });
+      const local = micros.reduce((sum, micro) => ops.add(sum, ops.sum(micro.units)), zero);
       const examples = acrossReplicas(local, replicas);
       const count = ops.maximum(examples, 1);
 
       let grads: Record<string, Tensor> | undefined;
       let lossSum = zero;
       let correct = zero;
-      for (let a = 0; a < accumulation; a++) {
-        const index = ops.add(ops.mul(k, accumulation), a);
-        const micro = {
+      for (const { index, targets, units } of micros) {
+        const inputs = {
           inputIds: row(slab.inputIds, index),
           attentionMask: row(slab.attentionMask, index),
           tokenTypeIds: row(slab.tokenTypeIds, index),
         };
-        const labels = row(slab.labels, index);
-        const weights = row(slab.weights, index);
         const key = row(slab.keys, index);
         const loss = (p: Record<string, Tensor>) => {
-          const logits = modelForward(spec, p, micro, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
-          return [crossEntropyLoss(logits, labels, weights, count), logits] as const;
+          const logits = modelForward(spec, p, inputs, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
+          return [ops.div(ops.sum(ops.mul(task.unitLosses(logits, targets), units)), count), logits] as const;
         };
         const [[value, logits], g] = valueAndGrad(loss, { hasAux: true })(carry.params);
         grads = grads ? ops.mapTensors(ops.add, grads, g) : g;
         lossSum = ops.add(lossSum, ops.mul(value, count));
-        const hits = ops.cast(ops.equal(ops.argmax(logits, -1), labels), 'f32');
-        correct = ops.add(correct, ops.sum(ops.mul(hits, weights)));
+        if (task.hits) correct = ops.add(correct, ops.sum(ops.mul(task.hits(logits, targets), units)));
       }
       const summed = replicas > 1 ? ops.mapTensors((g) => ops.allReduceSum(g, replicas), grads!) : grads!;
       const clipped = clipNorm > 0 ? clipGradNorm(summed, clipNorm).grads : summed;
@@ -136,20 +143,22 @@ export type TrainCarry = {
 };
 
 /**
- * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]`, dropout off. Only
- * the token fields and `steps` of the slab are read; rows of steps beyond `steps` (padding of
- * the last call) are left zero without being computed. Sync; traced.
+ * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]` ([K, m, S, labels]
+ * for a token head), dropout off. Only the token fields and `steps` of the slab are read; rows
+ * of steps beyond `steps` (padding of the last call) are left zero without being computed.
+ * Sync; traced.
  */
 export function makeEvalStep(spec: ModelSpec, steps: number, computeDtype: 'f32' | 'bf16') {
   return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds' | 'steps'>) => {
-    const [, batch] = slab.inputIds.shape as [number, number];
-    const labels = numLabelsOf(spec.config);
-    const init = ops.zeros([steps, batch, labels], 'f32');
+    const [, batch, seqLen] = slab.inputIds.shape as [number, number, number];
+    // per example: [labels], or [S, labels] for a token head
+    const perExample = isTokenHead(spec) ? [seqLen, numLabelsOf(spec.config)] : [numLabelsOf(spec.config)];
+    const init = ops.zeros([steps, batch, ...perExample], 'f32');
     const [, all] = ops.whileLoop<[Tensor, Tensor]>(
       ([k]) => ops.less(k, ops.minimum(slab.steps, steps)),
       ([k, all]) => {
         const logits = modelForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
-        return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, labels]), [k, 0, 0])];
+        return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, ...perExample]), [k, 0, 0, ...perExample.slice(1).map(() => 0)])];
       },
       [ops.zeros([], 's32'), init],
     );

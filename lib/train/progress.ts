@@ -24,13 +24,16 @@ class BarReporter implements ProgressReporter {
     const width = 24;
     const done = Math.min(width, Math.round((p.step / p.stepsPerEpoch) * width));
     const eta = (elapsed / Math.max(1, p.step)) * (p.stepsPerEpoch - p.step);
-    const line = `epoch ${p.epoch} [${'='.repeat(done)}${' '.repeat(width - done)}] ${p.step}/${p.stepsPerEpoch}  ETA ${formatSeconds(eta)}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}  ${p.examplesPerSecond.toFixed(1)} ex/s`;
+    const line = `epoch ${p.epoch} [${'='.repeat(done)}${' '.repeat(width - done)}] ${p.step}/${p.stepsPerEpoch}  ETA ${formatSeconds(eta)}  loss ${p.loss.toFixed(4)}${p.accuracy === undefined ? '' : `  acc ${p.accuracy.toFixed(3)}`}  ${p.examplesPerSecond.toFixed(1)} ex/s`;
     this.stream.write(`\r${line.slice(0, (this.stream.columns || 120) - 1)}\x1b[K`);
   }
 
   epoch(m: EpochMetrics): void {
-    const validation = m.val_loss === undefined ? '' : `  val_loss ${m.val_loss.toFixed(4)}  val_acc ${m.val_accuracy!.toFixed(4)}  val_f1 ${m.val_f1!.toFixed(4)}`;
-    this.stream.write(`\repoch ${m.epoch}: loss ${m.loss.toFixed(4)}  acc ${m.accuracy.toFixed(4)}${validation}  ${formatSeconds(m.seconds)}  ${m.examplesPerSecond.toFixed(1)} ex/s\x1b[K\n`);
+    const validation = Object.entries(m)
+      .filter(([key, value]) => key.startsWith('val_') && typeof value === 'number')
+      .map(([key, value]) => `  ${key} ${(value as number).toFixed(4)}`)
+      .join('');
+    this.stream.write(`\repoch ${m.epoch}: loss ${m.loss.toFixed(4)}${m.accuracy === undefined ? '' : `  acc ${m.accuracy.toFixed(4)}`}${validation}  ${formatSeconds(m.seconds)}  ${m.examplesPerSecond.toFixed(1)} ex/s\x1b[K\n`);
   }
 
   message(text: string): void {

@@ -12,7 +12,6 @@
  */
 import path from 'node:path';
 import { BertTokenizer } from '../data/bert-tokenizer.js';
-import type { Table } from '../data/tables.js';
 import { OutputDirLock } from '../io/output-dir.js';
 import { FAMILIES, bertPresetConfig, initModelParams, isBertPreset, modelSpec, numLabelsOf } from '../models/index.js';
 import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loadModelTokenizer, readModelConfig, saveModelDir, tokenizerWriter } from '../pretrained/index.js';
@@ -20,30 +19,24 @@ import { compileCacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { claimOutputDir } from './checkpoint.js';
 import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
-import { DataError, mapLabels, prepareTrainingData, selectRows, tokenizeExamples, type TokenizedExamples } from './data.js';
+import { DataError, tokenizeExamples } from './data.js';
 import { evaluateExamples, type Evaluation } from './evaluation.js';
-import { argmaxRows, softmaxRows } from './metrics.js';
 import type { ModelState } from './model-state.js';
+import { type Prediction, type TokenInputs, encodeForTokens, encodeWordsForTokens, formatPredictions } from './predictions.js';
 import { progressReporter } from './progress.js';
-import type { Prediction } from './predictor.js';
+import type { Task } from './task.js';
+import { type LabelledTexts, type TaskData, concatTaskData, isWordData, prepareTaskData } from './task-data.js';
+import { taskNamed, taskOfModel } from './tasks.js';
 import { TrainingRun } from './training-run.js';
 
-/** Labelled texts. */
-export interface LabelledTexts {
-  texts: readonly string[];
-  labels: readonly string[];
-  /** Second segments, one per text, for sentence-pair tasks (encoded as the tokenizer encodes pairs). */
-  pairs?: readonly string[];
-  /** Where they come from (a file name, say), named in error messages; default `the training data`. */
-  source?: string;
-}
+export type { LabelledTexts, LabelledWords, TaskData } from './task-data.js';
 
 /** Options of {@link Trainer.fit}. */
 export interface FitOptions {
   /** Hold out the last fraction of the rows (before shuffling) for validation; overrides the config. */
   validationSplit?: number;
-  /** Explicit validation data (instead of a split). */
-  validationData?: LabelledTexts;
+  /** Explicit validation data (instead of a split), of the same kind as the training data. */
+  validationData?: TaskData;
 }
 
 /** What {@link Trainer.create} accepts: the config, plus a vocabulary for presets. */
@@ -58,7 +51,9 @@ export type TrainerOptions = TrainerConfigInput & {
 export type { ModelState } from './model-state.js';
 
 /**
- * Fine-tunes and runs a BERT classifier. Create with {@link Trainer.create}; dispose when done.
+ * Fine-tunes and runs an encoder of any supported family for a task (classification of texts or
+ * pairs, regression, multi-label, token classification). Create with {@link Trainer.create};
+ * dispose when done.
  */
 export class Trainer implements Disposable {
   /** The validated configuration, defaults applied. */
@@ -72,13 +67,16 @@ export class Trainer implements Disposable {
    * at (config.json `pjrt_bert_seq_len`), or the default 128 capped at max_position_embeddings.
    */
   readonly seqLenChoice: SeqLenChoice;
+  /** The task: the config's, or a model directory's own (its problem_type, or a token head) when none was asked for. */
+  readonly task: Task;
   #model: ModelState | undefined;
   #modelDir: string | undefined;
   readonly #outLock: OutputDirLock | undefined;
   #fitted = false;
 
-  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: ModelTokenizer, modelDir: string | undefined, seqLenChoice: SeqLenChoice, outLock: OutputDirLock | undefined) {
+  private constructor(config: TrainerConfig, runtime: Runtime, tokenizer: ModelTokenizer, modelDir: string | undefined, seqLenChoice: SeqLenChoice, task: Task, outLock: OutputDirLock | undefined) {
     this.config = config;
+    this.task = task;
     this.runtime = runtime;
     this.tokenizer = tokenizer;
     this.#modelDir = modelDir;
@@ -104,7 +102,12 @@ export class Trainer implements Disposable {
     if (!tokenizer && preset) {
       throw new Error(`model '${config.model}' is a preset, which has no vocabulary: pass a tokenizer or vocab (CLI: --vocab FILE), or use a Hugging Face model directory`);
     }
-    const { family, config: modelConfig, file: configFile } = preset ? { family: FAMILIES.bert, config: bertPresetConfig(config.model), file: `preset ${config.model}` } : await readModelConfig(config.model);
+    const { family, config: modelConfig, file: configFile, architectures } = preset
+      ? { family: FAMILIES.bert, config: bertPresetConfig(config.model), file: `preset ${config.model}`, architectures: [] }
+      : await readModelConfig(config.model);
+    const tokenModel = architectures.some((name) => name.endsWith('ForTokenClassification'));
+    const task = rest.task === undefined && !preset ? taskOfModel(modelConfig.problemType, tokenModel, config) : taskNamed(config.task, config);
+    config = { ...config, task: task.name };
     tokenizer ??= await loadModelTokenizer(config.model, family, modelConfig);
     const seqLenChoice = chooseSeqLen(family, modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);
     config = { ...config, seqLen: seqLenChoice.seqLen };
@@ -124,7 +127,7 @@ export class Trainer implements Disposable {
         runtime.dispose();
         throw new Error(`replicas ${config.replicas} needs ${config.replicas} devices; plugin ${config.plugin} has ${runtime.devices.length}${cpu ? ' (pass cpuDevices)' : ''}`);
       }
-      return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model, seqLenChoice, outLock);
+      return new Trainer(config, runtime, tokenizer, preset ? undefined : config.model, seqLenChoice, task, outLock);
     } catch (error) {
       outLock?.release();
       throw error;
@@ -146,14 +149,17 @@ export class Trainer implements Disposable {
       return this.#model;
     }
     let state: ModelState;
+    // Token classification takes HF's token head; otherwise the default head ('linear') lets a
+    // directory say which head it has (pjrt_bert_head).
+    const head = this.task.granularity === 'token' ? 'token' : this.config.head === 'linear' ? undefined : this.config.head;
     if (this.#modelDir) {
-      // The default head ('linear') lets the directory say which head it has (pjrt_bert_head).
-      const loaded = await loadModelDir(this.#modelDir, { labels, head: this.config.head === 'linear' ? undefined : this.config.head, seed: this.config.seed });
+      const loaded = await loadModelDir(this.#modelDir, { labels, ...(head ? { head } : {}), seed: this.config.seed });
       state = { spec: loaded.spec, params: loaded.params };
     } else {
-      const spec = modelSpec(FAMILIES.bert, bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabSize, labels }), this.config.head);
+      const spec = modelSpec(FAMILIES.bert, bertPresetConfig(this.config.model, { vocabSize: this.tokenizer.vocabSize, labels }), head ?? 'linear');
       state = { spec, params: initModelParams(spec, this.config.seed) };
     }
+    state.spec = { ...state.spec, config: { ...state.spec.config, problemType: this.task.problemType } };
     const rate = this.config.dropout;
     if (rate !== undefined) {
       const c = state.spec.config;
@@ -182,38 +188,26 @@ export class Trainer implements Disposable {
    * @throws DataError for unusable data (no rows, labels the model lacks, ...); Error when the
    *   loss becomes NaN (no checkpoint is written for that epoch); PjrtError from the runtime.
    */
-  async fit(data: LabelledTexts, options: FitOptions = {}): Promise<EpochMetrics[]> {
-    if (data.texts.length !== data.labels.length) throw new DataError(`${data.texts.length} texts but ${data.labels.length} labels`);
-    if (data.pairs && data.pairs.length !== data.texts.length) throw new DataError(`${data.texts.length} texts but ${data.pairs.length} second segments (pairs)`);
-    if (options.validationData && (data.pairs === undefined) !== (options.validationData.pairs === undefined)) throw new DataError('the training and validation data must both be pairs, or both single texts');
-    const split = options.validationSplit ?? this.config.validationSplit;
+  async fit(data: TaskData, options: FitOptions = {}): Promise<EpochMetrics[]> {
     const label2id = await this.#modelLabel2id();
-    const labels = [...data.labels, ...(options.validationData?.labels ?? [])];
-    const source = data.source ?? 'the training data';
-    const pairs = data.pairs ? [...data.pairs, ...(options.validationData?.pairs ?? [])] : undefined;
-    const table: Table = { file: source, columns: [], texts: [...data.texts, ...(options.validationData?.texts ?? [])], labels, ...(pairs ? { pairs } : {}) };
-    const distinct = new Set(data.labels);
-    if (distinct.size === 1) {
-      throw new DataError(`${source}: every row has the label ${JSON.stringify(data.labels[0])} (${data.labels.length} rows); a classifier needs at least two classes: check the label column`);
+    const all = options.validationData ? concatTaskData(data, options.validationData) : data;
+    const heldOut = options.validationData ? (isWordData(options.validationData) ? options.validationData.words.length : options.validationData.texts.length) : undefined;
+    // A fine-tuned model's head has fixed classes: its label2id must cover the data's labels.
+    const prepared = await prepareTaskData(this.task, all, {
+      tokenizer: this.tokenizer,
+      seqLen: this.config.seqLen,
+      validationSplit: options.validationSplit ?? this.config.validationSplit,
+      ...(heldOut !== undefined ? { validationRows: heldOut } : {}),
+      label2id,
+      requireLabel2id: label2id !== undefined,
+    });
+    if (prepared.truncatedWords > 0 && this.config.progress !== 'none') {
+      progressReporter(this.config.progress).message(`${prepared.truncatedWords} word(s) lost every token to truncation at seqLen ${this.config.seqLen}: they get no tag and no loss (raise --seq-len to keep them)`);
     }
-    let train: TokenizedExamples;
-    let validation: TokenizedExamples;
-    let labelNames: readonly string[];
-    if (options.validationData) {
-      const { mapping, ids } = mapLabels(labels, { label2id, requireLabel2id: label2id !== undefined });
-      const all = await tokenizeExamples(this.tokenizer, table.texts, this.config.seqLen, ids, table.pairs);
-      train = selectRows(all, 0, data.texts.length);
-      validation = selectRows(all, data.texts.length, all.count);
-      labelNames = mapping.id2label;
-    } else {
-      // A fine-tuned model's head has fixed classes: its label2id must cover the data's labels.
-      const prepared = await prepareTrainingData(table, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, validationSplit: split, label2id, requireLabel2id: label2id !== undefined });
-      train = prepared.train;
-      validation = prepared.validation;
-      labelNames = prepared.labels.id2label;
-    }
+    const { train, validation } = prepared;
+    const labelNames = prepared.labels;
     const model = await this.#ensureModel(labelNames);
-    const run = new TrainingRun(this, model, train, validation, progressReporter(this.config.progress));
+    const run = new TrainingRun(this, model, this.task, train, validation, progressReporter(this.config.progress));
     try {
       const history = await run.fit();
       this.#model = { spec: model.spec, params: await run.hostParams() };
@@ -225,34 +219,37 @@ export class Trainer implements Disposable {
   }
 
   /**
-   * Loss, accuracy and macro-F1 on labelled texts. Async.
-   * @throws DataError for labels the model does not know; Error before fit for a preset.
+   * The task's metrics (loss, accuracy and F1, MSE and correlations, entity F1, ...) on
+   * labelled data of the task's kind. Async.
+   * @throws DataError for labels the model does not know or data of another kind; Error before fit for a preset.
    */
-  async evaluate(data: LabelledTexts): Promise<Evaluation> {
+  async evaluate(data: TaskData): Promise<Evaluation> {
     const model = await this.#modelForInference();
     const names = model.spec.config.labels ?? [];
-    const missing = [...new Set(data.labels)].filter((label) => !names.includes(label));
-    if (missing.length) throw new DataError(`labels not known to the model: ${missing.join(', ')} (it has ${names.join(', ')})`);
-    const ids = Int32Array.from(data.labels, (label) => names.indexOf(label));
-    const examples = await tokenizeExamples(this.tokenizer, data.texts, this.config.seqLen, ids, data.pairs);
-    return evaluateExamples(this, model, examples);
+    const label2id = Object.fromEntries(names.map((label, i) => [label, i]));
+    const prepared = await prepareTaskData(this.task, data, { tokenizer: this.tokenizer, seqLen: this.config.seqLen, label2id, requireLabel2id: this.task.name !== 'regression' });
+    return evaluateExamples(this, model, this.task, prepared.train);
   }
 
-  /** Class, probabilities and logits for each text (with its second segment in `pairs`), in order. Async. @throws Error before fit for a preset, RangeError for pairs of another length. */
-  async predict(texts: readonly string[], options: { pairs?: readonly string[] } = {}): Promise<Prediction[]> {
+  /**
+   * Predictions in input order, in the task's shape (see predictions.ts): texts (with second
+   * segments in `pairs`), or pre-split sentences for token classification. Async.
+   * @throws Error before fit for a preset, RangeError for pairs of another length.
+   */
+  async predict(inputs: readonly string[] | { words: readonly (readonly string[])[] }, options: { pairs?: readonly string[] } = {}): Promise<Prediction[]> {
     const model = await this.#modelForInference();
     const names = model.spec.config.labels ?? [];
-    const examples = await tokenizeExamples(this.tokenizer, texts, this.config.seqLen, undefined, options.pairs);
-    const { logits } = await evaluateExamples(this, model, examples);
-    const classes = names.length;
-    const probabilities = softmaxRows(logits, classes);
-    const best = argmaxRows(logits, classes);
-    return texts.map((_, i) => ({
-      label: names[best[i]!]!,
-      labelId: best[i]!,
-      probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
-      logits: Array.from(logits.subarray(i * classes, (i + 1) * classes)),
-    }));
+    let tokens: TokenInputs | undefined;
+    let examples;
+    if (this.task.granularity === 'token') {
+      tokens = Array.isArray(inputs) ? await encodeForTokens(this.tokenizer, inputs as readonly string[], this.config.seqLen) : await encodeWordsForTokens(this.tokenizer, (inputs as { words: readonly (readonly string[])[] }).words, this.config.seqLen);
+      examples = tokens.examples;
+    } else {
+      if (!Array.isArray(inputs)) throw new DataError(`${this.task.name} predicts texts, not pre-split words`);
+      examples = await tokenizeExamples(this.tokenizer, inputs as readonly string[], this.config.seqLen, undefined, options.pairs);
+    }
+    const { logits } = await evaluateExamples(this, model, this.task, examples);
+    return formatPredictions(this.task, logits, names, examples.count, { threshold: this.config.threshold, ...(tokens ? { tokens } : {}) });
   }
 
   async #modelForInference(): Promise<ModelState> {

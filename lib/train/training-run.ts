@@ -10,7 +10,7 @@ import { type AnyOptimizer, constantSchedule, linearSchedule, makeOptimizer } fr
 import { loadModelDir, saveModelDir, tokenizerWriter, type ModelTokenizer } from '../pretrained/index.js';
 import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction, type Tree } from '../trace/index.js';
-import type { EpochMetrics, TrainerConfig } from './config.js';
+import { type EpochMetrics, type TrainerConfig, lowerIsBetter } from './config.js';
 import { exportCheckpoint, findCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
 import { DataError, type TokenizedExamples } from './data.js';
 import { SlabBatcher, type DataPosition, type ReplicaSlab } from './data-batches.js';
@@ -20,6 +20,7 @@ import { type ModelState, disposeAll, getParams, putParams } from './model-state
 import { disposeState, optimizerStateToHost, placeOptimizerState } from './optimizer-state.js';
 import type { ProgressReporter } from './progress.js';
 import { makeTrainStep } from './programs.js';
+import type { Task } from './task.js';
 
 /** What a run needs from its Trainer. */
 export interface RunHost {
@@ -30,8 +31,8 @@ export interface RunHost {
 
 /** Settings that must be equal to resume a run from its checkpoint. */
 function fingerprint(config: TrainerConfig, trainCount: number): Record<string, unknown> {
-  const { model, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head } = config;
-  return { model, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, trainExamples: trainCount };
+  const { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head } = config;
+  return { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, trainExamples: trainCount };
 }
 
 /** Runs the train program over the data; see the module comment. */
@@ -48,6 +49,7 @@ export class TrainingRun implements Disposable {
   /** The parameters when nothing was placed on the devices (a finished run's checkpoint). */
   #finalParams: ModelParams<HostParam> | undefined;
   readonly #optimizer: AnyOptimizer;
+  readonly #task: Task;
   /** Whether `out` holds a checkpoint of this run (resumed from, or written). */
   #checkpointed = false;
   /** Parameters of the model (for the disk-space check). */
@@ -55,9 +57,10 @@ export class TrainingRun implements Disposable {
   #state: Tree<DeviceArray>[] = [];
 
   /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
-  constructor(host: RunHost, model: ModelState, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
+  constructor(host: RunHost, model: ModelState, task: Task, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
     this.#host = host;
     this.#model = model;
+    this.#task = task;
     this.#train = train;
     this.#validation = validation;
     this.#reporter = reporter;
@@ -80,9 +83,14 @@ export class TrainingRun implements Disposable {
     });
     checkTrainMemory(estimate, deviceMemoryLimit(host.runtime), { batchSize: c.batchSize, seqLen: train.seqLen, device: host.runtime.platformName });
     this.#parameterCount = parameters;
-    const step = makeTrainStep({ spec: model.spec, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout: true });
+    const step = makeTrainStep({ spec: model.spec, task, optimizer, replicas: c.replicas, steps: c.stepsPerExecution, accumulation: c.gradientAccumulationSteps, clipNorm: c.clipNorm, computeDtype: c.precision, dropout: true });
     this.#program = jit(step, { runtime: host.runtime, replicas: c.replicas, donateArgnums: [0, 1], name: 'train' });
     this.#eval = new EvalRunner({ runtime: host.runtime, config: c }, model.spec);
+  }
+
+  /** `{ accuracy }` of the units counted right, or nothing for a task without accuracy (regression). */
+  #accuracy(correct: number, units: number): { accuracy?: number } {
+    return this.#task.hits ? { accuracy: correct / Math.max(1, units) } : {};
   }
 
   /** Programs compiled by this run: the train program and the eval program (one each). */
@@ -110,7 +118,7 @@ export class TrainingRun implements Disposable {
       inputIds: await runtime.put(part.inputIds, [micro, m, S], device),
       attentionMask: await runtime.put(part.attentionMask, [micro, m, S], device),
       tokenTypeIds: await runtime.put(part.tokenTypeIds, [micro, m, S], device),
-      labels: await runtime.put(part.labels, [micro, m], device),
+      targets: await runtime.put(part.targets, [micro, m, this.#train.targetWidth], device),
       weights: await runtime.put(part.weights, [micro, m], device),
       keys: await runtime.put(keys, [micro, m, 2], device),
       steps: await runtime.put(Int32Array.of(steps), [], device),
@@ -219,7 +227,7 @@ export class TrainingRun implements Disposable {
         firstCall = false; // the first call also compiles: kept out of the host/device ratio
         position = slab.next;
         const elapsed = (performance.now() - started) / 1000 - compileSeconds;
-        const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), accuracy: correct / Math.max(1, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
+        const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), ...this.#accuracy(correct, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
         this.#reporter.step(progress, elapsed);
         await config.callbacks?.onStep?.(progress);
       } while (position.epoch === epoch);
@@ -228,7 +236,7 @@ export class TrainingRun implements Disposable {
         epoch: epoch + 1,
         step: this.#batcher.globalStep({ epoch, step: 0 }) + this.#batcher.stepsPerEpoch,
         loss: lossSum / Math.max(1, examples),
-        accuracy: correct / Math.max(1, examples),
+        ...this.#accuracy(correct, examples),
         examplesPerSecond: examples / seconds,
         seconds,
         compileSeconds,
@@ -239,9 +247,10 @@ export class TrainingRun implements Disposable {
         const evalCompileBefore = this.#eval.compileSeconds;
         const logits = await this.#eval.logits(this.#params, this.#validation);
         const evalCompile = this.#eval.compileSeconds - evalCompileBefore;
-        const score = scoreLogits(logits, this.#validation.labels, this.#model.spec.config.labels?.length ?? 2);
+        const score = scoreLogits(this.#task, this.#model.spec, logits, this.#validation);
         metrics.compileSeconds += evalCompile;
-        Object.assign(metrics, { val_loss: score.loss, val_accuracy: score.accuracy, val_f1: score.macroF1, validationSeconds: (performance.now() - validationStarted) / 1000 - evalCompile });
+        for (const [name, value] of Object.entries(score)) metrics[`val_${name}`] = value;
+        metrics.validationSeconds = (performance.now() - validationStarted) / 1000 - evalCompile;
       }
       history.push(metrics);
       this.#reporter.epoch(metrics);
@@ -250,7 +259,7 @@ export class TrainingRun implements Disposable {
       if (watched && metrics[watched] !== undefined) {
         const value = metrics[watched]!;
         const minDelta = config.earlyStopping?.minDelta ?? 0;
-        const better = json.best === undefined || (watched === 'val_loss' ? value < json.best.value - minDelta : value > json.best.value + minDelta);
+        const better = json.best === undefined || (lowerIsBetter(watched) ? value < json.best.value - minDelta : value > json.best.value + minDelta);
         if (better) json.best = { metric: watched, value, epoch: epoch + 1 };
         improved = better;
         json.epochsWithoutImprovement = better ? 0 : json.epochsWithoutImprovement + 1;
