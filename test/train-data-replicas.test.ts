@@ -28,7 +28,8 @@ const examples: TokenizedExamples = {
   inputIds: Int32Array.from({ length: N * S }, (_, k) => (k * 7 + Math.floor(k / S)) % V),
   attentionMask: Int32Array.from({ length: N * S }, (_, k) => (k % S < 2 + (Math.floor(k / S) % 3) ? 1 : 0)),
   tokenTypeIds: new Int32Array(N * S),
-  labels: Int32Array.from({ length: N }, (_, i) => (i * 2) % C),
+  targets: Int32Array.from({ length: N }, (_, i) => (i * 2) % C),
+  targetWidth: 1,
 };
 const initial: Record<string, { shape: number[]; values: number[] }> = {
   'embeddings.weight': { shape: [V, D], values: Array.from({ length: V * D }, (_, i) => Math.sin(i) * 0.5) },
@@ -92,7 +93,7 @@ async function train(t: Test, rt: Runtime, replicas: number): Promise<{ params: 
       states[device],
       await rt.put(r.inputIds, [K, B / replicas, S], { device }),
       await rt.put(r.attentionMask, [K, B / replicas, S], { device }),
-      await rt.put(r.labels, [K, B / replicas], { device }),
+      await rt.put(r.targets as Int32Array, [K, B / replicas], { device }),
       await rt.put(r.weights, [K, B / replicas], { device }),
     ]));
     const outs = replicas === 1 ? [await call(...args[0]!)] : await call.replicated(args);

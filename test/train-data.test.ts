@@ -22,7 +22,8 @@ function numbered(count: number, seqLen = 3): TokenizedExamples {
     inputIds: ids,
     attentionMask: new Int32Array(count * seqLen).fill(1),
     tokenTypeIds: new Int32Array(count * seqLen),
-    labels: Int32Array.from({ length: count }, (_, i) => i % 3),
+    targets: Int32Array.from({ length: count }, (_, i) => i % 3),
+    targetWidth: 1,
   };
 }
 
@@ -76,7 +77,7 @@ t.test('validation split: the last fraction of the rows in file order, as Keras'
   t.equal(data.train.count, 6);
   t.equal(data.validation.count, 2);
   t.same(data.labels.id2label, ['neg', 'neutral', 'pos'], 'labels over the whole file, sorted');
-  t.same(Array.from(data.validation.labels), [2, 0], 'the last two rows of the file validate');
+  t.same(Array.from(data.validation.targets), [2, 0], 'the last two rows of the file validate');
   t.same(Array.from(data.validation.inputIds), [2, 5, 3, 0, 2, 6, 3, 0], '[CLS] good [SEP] [PAD], [CLS] bad [SEP] [PAD]');
   t.same(Array.from(data.train.inputIds.subarray(20, 24)), [2, 8, 6, 3], 'row 5 truncated to seqLen 4');
   t.same(Array.from(data.train.attentionMask.subarray(16, 24)), [1, 1, 1, 0, 1, 1, 1, 1], '[CLS] ok [SEP] [PAD], then a full row');
@@ -116,9 +117,9 @@ t.test('slabs: K steps x R replicas, the last batch padded with weight-0 rows, c
   const first = batcher.slab({ epoch: 0, step: 0 });
   t.equal(first.replicas.length, 2);
   t.equal(first.replicas[0]!.inputIds.length, 2 * 2 * 3, '[K, B/R, S]');
-  t.equal(first.replicas[0]!.labels.length, 4, '[K, B/R]');
+  t.equal(first.replicas[0]!.targets.length, 4, '[K, B/R, 1]');
   t.same(rowsOf(first, batcher).rows, [[0, 1, 2, 3], [4, 5, 6, 7]], 'file order; replica 0 takes the first half of each batch');
-  t.same(Array.from(first.replicas[1]!.labels), [2, 0, 0, 1], 'labels travel with their rows: rows 2, 3 then 6, 7');
+  t.same(Array.from(first.replicas[1]!.targets), [2, 0, 0, 1], 'targets travel with their rows: rows 2, 3 then 6, 7');
   t.same(first.next, { epoch: 0, step: 2 });
   const last = batcher.slab(first.next);
   t.equal(last.steps, 1, 'one real step left in the epoch');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors, toFloat32 } from '../../lib/io/index.js';
 import type { HostParam } from '../../lib/models/index.js';
 import { loadModelDir } from '../../lib/pretrained/index.js';
 import { tokenizeExamples } from '../../lib/train/data.js';
@@ -84,13 +84,13 @@ export async function familyTraining(t: Test, trainingCase: TrainingCase): Promi
     const out = path.join(work, 'torch.safetensors');
     const reference = await runPythonJson<{ losses: number[] }>('family_reference.py', ['train', dir], {
       task: 'sequence', out, optimizer: 'adamw', lr: settings.learningRate, weight_decay: settings.weightDecay, warmup: settings.warmupSteps, total_steps: 20, clip: settings.clipNorm, batch: settings.batchSize,
-      input_ids: rows(tokens.inputIds), attention_mask: rows(tokens.attentionMask), ...(trainer.tokenizer.hasTokenTypeIds ? { token_type_ids: rows(tokens.tokenTypeIds) } : {}), labels: Array.from(tokens.labels),
+      input_ids: rows(tokens.inputIds), attention_mask: rows(tokens.attentionMask), ...(trainer.tokenizer.hasTokenTypeIds ? { token_type_ids: rows(tokens.tokenTypeIds) } : {}), labels: Array.from(tokens.targets),
     });
     t.equal(reference.losses.length, 20, '20 steps in PyTorch');
     const meanLoss = reference.losses.reduce((a, b) => a + b, 0) / 20;
     t.ok(Math.abs(epoch!.loss - meanLoss) < 1e-4, `mean loss ${epoch!.loss.toFixed(6)} vs PyTorch ${meanLoss.toFixed(6)}`);
     const torch = Object.fromEntries((await readSafetensors(out)).tensors);
-    const { worst, name } = relativeToMovement(ours, Object.fromEntries(Object.keys(ours).map((key) => [key, torch[key]!])), initial);
+    const { worst, name } = relativeToMovement(ours, Object.fromEntries(Object.keys(ours).map((key) => [key, { data: toFloat32(torch[key]!) }])), initial);
     t.ok(worst < 1e-4, `parameters after 20 steps within ${worst.toExponential(2)} of the distance moved (${name}; bound 1e-4)`);
   });
 
