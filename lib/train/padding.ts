@@ -1,0 +1,205 @@
+/**
+ * Static shapes without padding waste (issue 13). A slab cut by `SlabBatcher` is `[K*A, m, S]`
+ * per replica, every example padded to `--seq-len`; this module reshapes it, per call:
+ *
+ * - `fixed`: as cut.
+ * - `bucket`: every row is cut to the smallest bucket length that holds the call's longest
+ *   example (for example 16, 32, 64, 128). One program per bucket used, each compiled once.
+ * - `pack`: the examples of each micro-batch are packed, first-fit decreasing, into rows of
+ *   `--seq-len` tokens: `segmentIds` (1, 2, ... per example in a row, 0 for padding) make
+ *   attention block-diagonal, `positionIds` restart at each example, `exampleStarts` (flat
+ *   index row * S + offset) tell sequence heads where each example's first token is. The row
+ *   count is the smallest of a few buckets (m/8, m/4, m/2, m) that holds every micro-batch of
+ *   the call on every replica, so every replica's shard has one shape and the programs stay few.
+ *   An example is never split across rows: longer than a row, it was already truncated to it.
+ *
+ * Which examples form a step never changes, so the mathematics is that of each example alone.
+ */
+
+/** How rows are padded. */
+export type PaddingMode = 'fixed' | 'bucket' | 'pack';
+
+/** The sequence-length buckets for `seqLen`: powers of two from 16 below it, then `seqLen`. Sync. */
+export function defaultBuckets(seqLen: number): number[] {
+  const buckets: number[] = [];
+  for (let length = 16; length < seqLen; length *= 2) buckets.push(length);
+  buckets.push(seqLen);
+  return buckets;
+}
+
+/**
+ * Checks a bucket list: increasing positive integers ending at `seqLen`. Sync; throws
+ * RangeError naming the list and the rule.
+ */
+export function checkBuckets(buckets: readonly number[], seqLen: number): void {
+  const increasing = buckets.every((length, i) => Number.isInteger(length) && length >= 2 && (i === 0 || length > buckets[i - 1]!));
+  if (!increasing || buckets.at(-1) !== seqLen) {
+    throw new RangeError(`the sequence-length buckets [${buckets.join(', ')}] must be increasing integers of at least 2 ending at --seq-len ${seqLen}`);
+  }
+}
+
+/** The row-count buckets of `rows` example slots: m/8, m/4, m/2, m (rounded up, distinct). Sync. */
+export function rowBuckets(rows: number): number[] {
+  return [...new Set([Math.ceil(rows / 8), Math.ceil(rows / 4), Math.ceil(rows / 2), rows])].filter((count) => count >= 1);
+}
+
+/** The smallest bucket that holds `value` (the last one when none does). Sync. */
+export function bucketFor(value: number, buckets: readonly number[]): number {
+  return buckets.find((bucket) => bucket >= value) ?? buckets.at(-1)!;
+}
+
+/** Where first-fit decreasing puts each example: its row and offset, and the rows used. */
+export interface Packing {
+  row: Int32Array;
+  offset: Int32Array;
+  rows: number;
+}
+
+/**
+ * Packs examples of `lengths` tokens into rows of `seqLen`, first-fit decreasing (longest
+ * first, each into the first row with room; ties keep input order). Sync; throws RangeError for
+ * an example longer than a row (callers truncate first).
+ */
+export function packRows(lengths: ArrayLike<number>, seqLen: number): Packing {
+  const count = lengths.length;
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  const free: number[] = [];
+  const row = new Int32Array(count);
+  const offset = new Int32Array(count);
+  for (const example of order) {
+    const length = lengths[example]!;
+    if (length > seqLen) throw new RangeError(`an example of ${length} tokens does not fit a row of ${seqLen}: truncate it first`);
+    let target = free.findIndex((room) => room >= length);
+    if (target < 0) {
+      target = free.length;
+      free.push(seqLen);
+    }
+    row[example] = target;
+    offset[example] = seqLen - free[target]!;
+    free[target]! -= length;
+  }
+  return { row, offset, rows: free.length };
+}
+
+/** One replica's reshaped part of a call (see the module comment); `[micro, rows, S]` slabs. */
+export interface ShapedSlab {
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  tokenTypeIds: Int32Array;
+  /** pack only: the 1-based example of each token in its row (0 for padding). */
+  segmentIds?: Int32Array;
+  /** pack only: each token's position within its example. */
+  positionIds?: Int32Array;
+  /** pack only: `[micro, m]` flat index (row * S + offset) of each example's first token. */
+  exampleStarts?: Int32Array;
+  /** `[micro, m, width]`; for a token task `[micro, rows, S]` (tags at the packed positions). */
+  targets: Int32Array | Float32Array;
+  /** `[micro, m]`; for a packed token task `[micro, rows]` of ones (the tags carry the weights). */
+  weights: Float32Array;
+}
+
+/** A call's layout after reshaping: the row length and rows per micro-batch, and its padding. */
+export interface ShapedCall {
+  seqLen: number;
+  rows: number;
+  replicas: ShapedSlab[];
+  /** Token slots of the call's real steps, and how many hold real tokens (for the padding fraction). */
+  slots: number;
+  realTokens: number;
+}
+
+/** What {@link shapeCall} reshapes: one replica's fixed slab. */
+export interface FixedSlab {
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  tokenTypeIds: Int32Array;
+  targets: Int32Array | Float32Array;
+  weights: Float32Array;
+}
+
+/** Real tokens of row `r` of a `[rows, S]` attention mask (right padding). */
+function lengthOf(mask: Int32Array, r: number, seqLen: number): number {
+  let length = 0;
+  for (let s = 0; s < seqLen; s++) length += mask[r * seqLen + s]!;
+  return length;
+}
+
+/**
+ * Reshapes one call's fixed slabs (`[micro, m, S]` per replica; `realSteps * A` micro-batches
+ * hold real examples) for `mode`. `tokenTask`: targets are per position (width S). Sync.
+ */
+export function shapeCall(
+  fixed: readonly FixedSlab[],
+  options: { mode: PaddingMode; micro: number; m: number; seqLen: number; buckets: readonly number[]; tokenTask: boolean; realMicro: number },
+): ShapedCall {
+  const { mode, micro, m, seqLen: S, tokenTask } = options;
+  const width = fixed[0]!.targets.length / (micro * m);
+  let longest = 0;
+  let realTokens = 0;
+  for (const slab of fixed) {
+    for (let r = 0; r < options.realMicro * m; r++) {
+      if (slab.weights[r] === 0) continue;
+      const length = lengthOf(slab.attentionMask, r, S);
+      longest = Math.max(longest, length);
+      realTokens += length;
+    }
+  }
+  if (mode === 'fixed') return { seqLen: S, rows: m, replicas: [...fixed], slots: fixed.length * options.realMicro * m * S, realTokens };
+  if (mode === 'bucket') {
+    const Sb = bucketFor(longest, options.buckets);
+    const cut = (source: Int32Array, rows: number, from: number, to: number) => {
+      const out = new Int32Array(rows * to);
+      for (let r = 0; r < rows; r++) out.set(source.subarray(r * from, r * from + to), r * to);
+      return out;
+    };
+    const replicas = fixed.map((slab) => ({
+      inputIds: cut(slab.inputIds, micro * m, S, Sb),
+      attentionMask: cut(slab.attentionMask, micro * m, S, Sb),
+      tokenTypeIds: cut(slab.tokenTypeIds, micro * m, S, Sb),
+      targets: tokenTask ? cut(slab.targets as Int32Array, micro * m, S, Sb) : slab.targets,
+      weights: slab.weights,
+    }));
+    return { seqLen: Sb, rows: m, replicas, slots: fixed.length * options.realMicro * m * Sb, realTokens };
+  }
+  // pack: lay out each micro-batch of each replica, then pad every one to the call's row bucket
+  const packings = fixed.map((slab) =>
+    Array.from({ length: micro }, (_, u) => {
+      const lengths = Array.from({ length: m }, (_, j) => (slab.weights[u * m + j] === 0 ? 0 : lengthOf(slab.attentionMask, u * m + j, S)));
+      return packRows(lengths, S);
+    }),
+  );
+  const rows = bucketFor(Math.max(1, ...packings.flat().map((p) => p.rows)), rowBuckets(m));
+  const replicas = fixed.map((slab, replica) => {
+    const out: ShapedSlab = {
+      inputIds: new Int32Array(micro * rows * S),
+      attentionMask: new Int32Array(micro * rows * S),
+      tokenTypeIds: new Int32Array(micro * rows * S),
+      segmentIds: new Int32Array(micro * rows * S),
+      positionIds: new Int32Array(micro * rows * S),
+      exampleStarts: new Int32Array(micro * m),
+      targets: tokenTask ? new Int32Array(micro * rows * S).fill(-100) : slab.targets,
+      weights: tokenTask ? new Float32Array(micro * rows).fill(1) : slab.weights,
+    };
+    const fill = out.inputIds;
+    for (let u = 0; u < micro; u++) {
+      const packing = packings[replica]![u]!;
+      const segmentOfRow = new Int32Array(rows);
+      for (let j = 0; j < m; j++) {
+        const source = u * m + j;
+        const length = slab.weights[source] === 0 ? 0 : lengthOf(slab.attentionMask, source, S);
+        const start = (u * rows + packing.row[j]!) * S + packing.offset[j]!;
+        out.exampleStarts![u * m + j] = packing.row[j]! * S + packing.offset[j]!;
+        if (length === 0) continue;
+        const segment = ++segmentOfRow[packing.row[j]!]!;
+        fill.set(slab.inputIds.subarray(source * S, source * S + length), start);
+        out.tokenTypeIds.set(slab.tokenTypeIds.subarray(source * S, source * S + length), start);
+        out.attentionMask.fill(1, start, start + length);
+        out.segmentIds!.fill(segment, start, start + length);
+        for (let p = 0; p < length; p++) out.positionIds![start + p] = p;
+        if (tokenTask) (out.targets as Int32Array).set((slab.targets as Int32Array).subarray(source * width, source * width + length), start);
+      }
+    }
+    return out;
+  });
+  return { seqLen: S, rows, replicas, slots: fixed.length * options.realMicro * rows * S, realTokens };
+}
