@@ -5,7 +5,7 @@
  * exact-match ratio.
  */
 import { ops, type Tensor } from '../trace/index.js';
-import { multiLabelMetrics } from './metrics.js';
+import { multiLabelMetrics } from './metrics-tasks.js';
 import type { Task } from './task.js';
 
 /** `log(1 + e^-|x|) + max(x, 0) - x y`: torch's numerically stable binary cross-entropy with logits. */

@@ -4,7 +4,7 @@
  * (MSELoss over the squeezed output); metrics MSE, Pearson and Spearman correlation.
  */
 import { ops } from '../trace/index.js';
-import { regressionMetrics } from './metrics.js';
+import { regressionMetrics } from './metrics-tasks.js';
 import type { Task } from './task.js';
 
 /** The regression task. */

@@ -6,7 +6,7 @@
  * entity-level precision, recall and F1 (IOB2, as seqeval) and token accuracy.
  */
 import { ops, type Tensor } from '../trace/index.js';
-import { entityMetrics } from './metrics.js';
+import { entityMetrics } from './metrics-entities.js';
 import { IGNORED, type Task } from './task.js';
 
 /** [m, S] targets with the ignored positions' -100 replaced by 0 (their loss is weighed 0). */
