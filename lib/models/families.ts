@@ -4,11 +4,13 @@
  */
 import { bert } from './bert.js';
 import { type EncoderFamily, erased } from './family.js';
+import { modernbert } from './modernbert.js';
 import { FileFormatError } from '../base/errors.js';
 
 /** Every supported family. */
 export const FAMILIES = {
   bert: erased(bert),
+  modernbert: erased(modernbert),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */

@@ -3,6 +3,7 @@
  * Adding a head is one file (its `Head`, see head.ts) plus one row here.
  */
 import { type Head, bertHead, denseOutProjHead, mlpHead, tokenHead } from './head.js';
+import { modernBertHead, modernBertTokenHead } from './modernbert-head.js';
 
 /** Every head, by kind. */
 export const HEADS = {
@@ -11,6 +12,8 @@ export const HEADS = {
   electra: denseOutProjHead('gelu'),
   mlp: mlpHead,
   token: tokenHead,
+  modernbert: modernBertHead,
+  'modernbert-token': modernBertTokenHead,
 } satisfies Record<string, Head<never>>;
 
 /** A head kind. */
