@@ -40,15 +40,17 @@ const CASES: FamilyCase[] = [
     architecture: 'BertForSequenceClassification',
   },
   // ModernBERT: 20 tokens with a window of 8 (a query sees 4 tokens each side), so the sliding
-  // layers differ from the global ones; layers global, sliding, global (every 2nd).
+  // layers differ from the global ones; layers global, sliding, global (every 2nd); the legacy
+  // spelling of the rotary bases, small so that positions matter at 20 tokens.
   {
     name: 'modernbert (cls pooling, no biases)',
     modelType: 'modernbert',
-    config: { ...MODERNBERT_TINY, global_attn_every_n_layers: 2, classifier_pooling: 'cls' },
+    config: { ...MODERNBERT_TINY, global_attn_every_n_layers: 2, global_rope_theta: 1000, local_rope_theta: 100, classifier_pooling: 'cls' },
     seqLen: 20,
     lengths: [20, 13, 6],
     tokenTypes: false,
     architecture: 'ModernBertForSequenceClassification',
+    tokenArchitecture: 'ModernBertForTokenClassification',
   },
   // HF 5's spelling (layer_types, rope_parameters), every bias on, small rotary bases so positions matter.
   {
@@ -69,16 +71,6 @@ const CASES: FamilyCase[] = [
     lengths: [20, 13, 6],
     tokenTypes: false,
     architecture: 'ModernBertForSequenceClassification',
-  },
-  {
-    name: 'modernbert (token classification)',
-    modelType: 'modernbert',
-    config: { ...MODERNBERT_TINY, global_rope_theta: 1000, local_rope_theta: 100 },
-    seqLen: 20,
-    lengths: [20, 13, 6],
-    tokenTypes: false,
-    architecture: 'ModernBertForTokenClassification',
-    task: 'token',
   },
 ];
 

@@ -26,6 +26,7 @@ function modernConfig(context: HeadContext<ModernBertConfig>): ModernBertConfig 
 /**
  * The mean of `sequence` [B, S, H] over the positions where `attentionMask` [B, S] is 1 (all
  * positions without a mask), as HF's `(h * mask[..., None]).sum(1) / mask.sum(1)`: [B, H].
+ * Sync; throws ShapeError when the mask is not [B, S] of the sequence.
  */
 export function maskedMean(sequence: Tensor, attentionMask: Tensor | undefined): Tensor {
   if (attentionMask === undefined) return ops.mean(sequence, 1);

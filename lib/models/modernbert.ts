@@ -129,7 +129,11 @@ const parseModernBert = configParser<ModernBertConfig>('ModernBERT', ['modernber
 /** Prefixes of the encoder's parameters in a bare `ModernBertModel` checkpoint. */
 const BARE_PREFIXES = ['embeddings.', 'layers.', 'final_norm.'];
 
-/** HF's truncated-normal stds (`_init_weights`): `in` for Wqkv, Wi, embeddings; `out` for attn/mlp Wo and the head's dense. */
+/**
+ * HF's truncated-normal stds (`_init_weights`): `in` (initializer_range) for Wqkv, Wi and the
+ * embeddings; `out` (initializer_range / sqrt(2 * layers)) for attn/mlp Wo and the head's dense;
+ * `finalOut` (hidden_size^-0.5) for the classifier; `cutoff` in stds. Sync; never throws.
+ */
 export function modernBertInitStds(c: ModernBertConfig): { in: number; out: number; finalOut: number; cutoff: number } {
   return { in: c.initializerRange, out: c.initializerRange / Math.sqrt(2 * c.numHiddenLayers), finalOut: c.hiddenSize ** -0.5, cutoff: c.initializerCutoffFactor ?? 3 };
 }
@@ -195,7 +199,7 @@ export const modernbert: EncoderFamily<ModernBertConfig> = {
   initParam: initModernBertParam,
 
   normalizeName(name) {
-    if (name.endsWith('.inv_freq')) return undefined; // rotary buffers (not persistent in HF, but older exports carry them)
+    if (name.endsWith('inv_freq')) return undefined; // rotary buffers (not persistent in HF, but older exports carry them)
     return BARE_PREFIXES.some((prefix) => name.startsWith(prefix)) ? `model.${name}` : name;
   },
 

@@ -6,8 +6,8 @@
  *   - saved by us, the directory loads in the Auto class with nothing missing or unexpected and
  *     gives the same logits (1e-4);
  *   - bf16 runs and stays near f32;
- *   - a packed row (two examples, segmentIds + positionIds) gives each example's tokens the
- *     logits they get alone (the family's token head);
+ *   - a packed row (two examples in one row, segmentIds/positionIds given) gives each example
+ *     the same encoder output as alone (1e-5);
  *   - with a tokenizer: 20 AdamW steps of the Trainer within 1e-4 of the distance moved against
  *     a PyTorch loop, and 4 replicas giving 1 replica's parameters up to rounding.
  */
@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 
 import { readSafetensors, toFloat32 } from '../../lib/io/index.js';
-import { type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, initModelParams, modelForward, modelParamShapes, parseHead } from '../../lib/models/index.js';
+import { type EncoderInputs, type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, modelForward } from '../../lib/models/index.js';
 import { loadModelDir, saveModelDir } from '../../lib/pretrained/index.js';
 import type { DeviceArray, Runtime } from '../../lib/runtime/index.js';
 import { jit, valueAndGrad, type Tensor } from '../../lib/trace/index.js';
@@ -41,8 +41,11 @@ export interface FamilyCase {
   readonly firstId?: number;
   /** The architecture HF should report for our saved directory. */
   readonly architecture: string;
-  /** `sequence` (default: AutoModelForSequenceClassification) or `token` (AutoModelForTokenClassification, labels per token). */
-  readonly task?: 'sequence' | 'token';
+  /**
+   * The token-classification architecture: when given, a token-classification model that
+   * transformers builds is also checked (logits, and our saved directory loading as this class).
+   */
+  readonly tokenArchitecture?: string;
 }
 
 /** A batch as the Python side takes it (rows of ids). */
@@ -50,9 +53,6 @@ export interface Batch {
   input_ids: number[][];
   attention_mask: number[][];
   token_type_ids?: number[][];
-  /** Packed rows (ours only): the 1-based example of each token and its position in the example. */
-  segment_ids?: number[][];
-  position_ids?: number[][];
 }
 
 /** A deterministic batch of `lengths` real tokens per row, padded with `pad`. */
@@ -82,38 +82,10 @@ export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number
   return scale === 0 ? diff : diff / scale;
 }
 
-async function putBatch(rt: Runtime, batch: Batch): Promise<Record<string, DeviceArray>> {
+async function putBatch(rt: Runtime, batch: Batch): Promise<{ inputIds: DeviceArray; attentionMask: DeviceArray; tokenTypeIds?: DeviceArray }> {
   const shape = [batch.input_ids.length, batch.input_ids[0]!.length];
   const put = (rows: number[][]) => rt.put(Int32Array.from(rows.flat()), shape);
-  const inputs: Record<string, DeviceArray> = { inputIds: await put(batch.input_ids), attentionMask: await put(batch.attention_mask) };
-  if (batch.token_type_ids) inputs.tokenTypeIds = await put(batch.token_type_ids);
-  if (batch.segment_ids) inputs.segmentIds = await put(batch.segment_ids);
-  if (batch.position_ids) inputs.positionIds = await put(batch.position_ids);
-  return inputs;
-}
-
-/** Nested rows of numbers, flattened. */
-const flatDeep = (rows: unknown[]): number[] => rows.flat(Infinity) as number[];
-
-/**
- * Rows 1 and 2 of `batch` packed into one row (segment ids 1 and 2, positions restarting at 0),
- * and the offset of the second example. Throws when they do not fit in one row.
- */
-export function packRows(batch: Batch, lengths: readonly number[]): { packed: Batch; offset: number } {
-  const [a, b] = [lengths[1]!, lengths[2]!];
-  const seqLen = batch.input_ids[0]!.length;
-  if (a + b > seqLen) throw new RangeError(`rows 1 and 2 (${a} + ${b} tokens) do not fit in one row of ${seqLen}`);
-  const row = (rows: number[][], fill: number) => [[...rows[1]!.slice(0, a), ...rows[2]!.slice(0, b), ...Array<number>(seqLen - a - b).fill(fill)]];
-  const pad = batch.input_ids[1]![seqLen - 1] ?? 0;
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const packed: Batch = {
-    input_ids: row(batch.input_ids, pad),
-    attention_mask: row(batch.attention_mask, 0),
-    segment_ids: [[...Array<number>(a).fill(1), ...Array<number>(b).fill(2), ...Array<number>(seqLen - a - b).fill(0)]],
-    position_ids: [[...range(a), ...range(b), ...Array<number>(seqLen - a - b).fill(0)]],
-  };
-  if (batch.token_type_ids) packed.token_type_ids = row(batch.token_type_ids, 0);
-  return { packed, offset: a };
+  return { inputIds: await put(batch.input_ids), attentionMask: await put(batch.attention_mask), ...(batch.token_type_ids ? { tokenTypeIds: await put(batch.token_type_ids) } : {}) };
 }
 
 /** Our logits for host params and a batch, flat, and their shape. */
@@ -122,6 +94,65 @@ export async function ourLogits(rt: Runtime, spec: ModelSpec, params: ModelParam
   const out = (await forward(await putParams(rt, params), await putBatch(rt, batch))) as DeviceArray;
   forward.dispose();
   return (await out.toHost()) as Float32Array;
+}
+
+/** The first two rows of `lengths` that fit in one row of `seqLen` tokens together. */
+function packablePair(familyCase: FamilyCase): [number, number] | undefined {
+  const { lengths, seqLen } = familyCase;
+  for (let i = 0; i < lengths.length; i++) for (let j = i + 1; j < lengths.length; j++) if (lengths[i]! + lengths[j]! <= seqLen) return [i, j];
+  return undefined;
+}
+
+/**
+ * Packs rows `first` and `second` of `batch` into one row, as the Trainer packs short examples:
+ * the real tokens of each one after the other, then `pad`; segmentIds 1 and 2 (0 on padding),
+ * positionIds restarting at 0 for the second example. Returns s32 rows [1, S] by input name.
+ */
+function packRows(batch: Batch, lengths: readonly number[], [first, second]: [number, number], pad: number): Record<string, number[][]> {
+  const seqLen = batch.input_ids[0]!.length;
+  const a = lengths[first]!;
+  const used = a + lengths[second]!;
+  // the token at packed position i: row and index in it, or undefined on padding
+  const source = (i: number): [number, number] | undefined => (i < a ? [first, i] : i < used ? [second, i - a] : undefined);
+  const row = (value: (i: number, at: [number, number] | undefined) => number): number[][] => [Array.from({ length: seqLen }, (_, i) => value(i, source(i)))];
+  const packed: Record<string, number[][]> = {
+    inputIds: row((_, at) => (at ? batch.input_ids[at[0]]![at[1]]! : pad)),
+    attentionMask: row((_, at) => (at ? 1 : 0)),
+    segmentIds: row((i, at) => (at ? (i < a ? 1 : 2) : 0)),
+    positionIds: row((_, at) => (at ? at[1] : 0)),
+  };
+  if (batch.token_type_ids) packed.tokenTypeIds = row((_, at) => (at ? batch.token_type_ids![at[0]]![at[1]]! : 0));
+  return packed;
+}
+
+
+/**
+ * Checks that two examples packed in one row (block-diagonal attention by segmentIds,
+ * positions restarting by positionIds) get the encoder output each gets alone in its own
+ * padded row, within 1e-5 relative. Async; a subtest of `t`.
+ */
+export async function packedParity(t: Test, rt: Runtime, familyCase: FamilyCase, spec: ModelSpec, params: ModelParams<HostParam>, batch: Batch, pad: number): Promise<void> {
+  const pair = packablePair(familyCase);
+  if (!pair) throw new Error(`${familyCase.name}: no two rows of lengths [${familyCase.lengths.join(', ')}] fit in one row of ${familyCase.seqLen}; add short rows`);
+  await t.test(`${familyCase.name}: a packed row gives each example its output alone`, async (t) => {
+    const alone = await ourSequence(rt, spec, params, {
+      inputIds: batch.input_ids,
+      attentionMask: batch.attention_mask,
+      ...(batch.token_type_ids ? { tokenTypeIds: batch.token_type_ids } : {}),
+    });
+    const packed = await ourSequence(rt, spec, params, packRows(batch, familyCase.lengths, pair, pad));
+    const hidden = packed.length / familyCase.seqLen;
+    const seqLen = familyCase.seqLen;
+    let offset = 0;
+    for (const row of pair) {
+      const length = familyCase.lengths[row]!;
+      const want = alone.subarray(row * seqLen * hidden, (row * seqLen + length) * hidden);
+      const got = packed.subarray(offset * hidden, (offset + length) * hidden);
+      const diff = relativeDiff(got, want);
+      t.ok(diff <= 1e-5, `example of row ${row} (${length} tokens at ${offset}): max relative difference ${diff.toExponential(2)} (bound 1e-5)`);
+      offset += length;
+    }
+  });
 }
 
 /**
@@ -134,19 +165,17 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
   const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
   const batch = makeBatch(familyCase, pad);
   const labelCount = (familyCase.config.num_labels as number | undefined) ?? 2;
-  const task = familyCase.task ?? 'sequence';
-  const labels = familyCase.lengths.map((_, i) => (task === 'token' ? Array.from({ length: familyCase.seqLen }, (_, j) => (i + j) % labelCount) : i % labelCount));
-  const reference = await runPythonJson<{ logits: unknown[]; loss: number; class: string }>('family_reference.py', ['random', dir], {
+  const labels = familyCase.lengths.map((_, i) => i % labelCount);
+  const reference = await runPythonJson<{ logits: number[][]; loss: number; class: string }>('family_reference.py', ['random', dir], {
     model_type: familyCase.modelType,
     config: familyCase.config,
     seed: 7,
-    task,
+    task: 'sequence',
     labels,
     ...batch,
   });
-  const referenceLogits = flatDeep(reference.logits);
 
-  const loaded = await loadModelDir(dir, task === 'token' ? { head: 'token' } : {});
+  const loaded = await loadModelDir(dir);
   await t.test(`${familyCase.name}: the directory loads with every tensor used`, async (t) => {
     t.equal(loaded.spec.family.modelTypes.includes(familyCase.modelType), true, `family ${loaded.spec.family.name}`);
     t.same(loaded.initialized, [], 'nothing initialised fresh');
@@ -155,7 +184,7 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
 
   await t.test(`${familyCase.name}: logits match transformers`, async (t) => {
     const logits = await ourLogits(rt, loaded.spec, loaded.params, batch);
-    const diff = relativeDiff(logits, referenceLogits);
+    const diff = relativeDiff(logits, reference.logits.flat());
     t.ok(diff <= 1e-5, `max relative logit difference ${diff.toExponential(2)} (bound 1e-5)`);
   });
 
@@ -164,8 +193,7 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
       valueAndGrad((p: Record<string, Tensor>, inputs: Record<string, Tensor>, y: Tensor) => crossEntropyLoss(modelForward(loaded.spec, p, inputs as never, { train: false }), y)),
       { runtime: rt },
     );
-    const labelShape = task === 'token' ? [labels.length, familyCase.seqLen] : [labels.length];
-    const [loss, grads] = (await step(await putParams(rt, loaded.params), await putBatch(rt, batch), await rt.put(Int32Array.from(labels.flat()), labelShape))) as [DeviceArray, Record<string, DeviceArray>];
+    const [loss, grads] = (await step(await putParams(rt, loaded.params), await putBatch(rt, batch), await rt.put(Int32Array.from(labels), [labels.length]))) as [DeviceArray, Record<string, DeviceArray>];
     step.dispose();
     const ourLoss = ((await loss.toHost()) as Float32Array)[0]!;
     t.ok(Math.abs(ourLoss - reference.loss) <= 1e-5 * Math.abs(reference.loss), `loss ${ourLoss} vs ${reference.loss}`);
@@ -194,34 +222,79 @@ export async function familyParity(t: Test, rt: Runtime, familyCase: FamilyCase)
   await t.test(`${familyCase.name}: saved by us, transformers' Auto class loads it with the same logits`, async (t) => {
     const saved = path.join(work, 'saved');
     await saveModelDir(saved, loaded.spec, loaded.params, { writeTokenizer: async () => undefined });
-    const back = await runPythonJson<{ class: string; logits: unknown[]; missing: string[]; unexpected: string[]; mismatched: string[] }>('family_reference.py', ['logits', saved], { task, ...batch });
+    const back = await runPythonJson<{ class: string; logits: number[][]; missing: string[]; unexpected: string[]; mismatched: string[] }>('family_reference.py', ['logits', saved], { task: 'sequence', ...batch });
     t.equal(back.class, familyCase.architecture);
     t.same([back.missing, back.unexpected, back.mismatched], [[], [], []], 'nothing missing, unexpected or mismatched');
-    const diff = relativeDiff(flatDeep(back.logits), referenceLogits);
+    const diff = relativeDiff(back.logits.flat(), reference.logits.flat());
     t.ok(diff <= 1e-4, `max relative logit difference ${diff.toExponential(2)} (bound 1e-4)`);
   });
+
+  await packedParity(t, rt, familyCase, loaded.spec, loaded.params, batch, pad);
 
   await t.test(`${familyCase.name}: bf16 runs, near f32`, async (t) => {
     const logits = await ourLogits(rt, loaded.spec, loaded.params, batch, 'bf16');
     t.ok(logits.every(Number.isFinite), 'finite');
-    const diff = relativeDiff(logits, referenceLogits);
+    const diff = relativeDiff(logits, reference.logits.flat());
     t.ok(diff < 0.1, `bf16 vs f32 logits: ${diff.toExponential(2)} (bf16 has 8 bits of mantissa)`);
   });
 
-  await t.test(`${familyCase.name}: a packed row gives each example the logits it gets alone`, async (t) => {
-    // The family's token head (fresh where the directory has none) gives logits per token.
-    const spec = { ...loaded.spec, head: parseHead('token', loaded.spec.family) };
-    const params = { ...loaded.params };
-    for (const [name, value] of Object.entries(initModelParams(spec, 1, [...modelParamShapes(spec).keys()].filter((name) => !(name in params))))) params[name] = value;
-    const { packed, offset } = packRows(batch, familyCase.lengths);
-    const alone = await ourLogits(rt, spec, params, batch); // [B, S, L]
-    const together = await ourLogits(rt, spec, params, packed); // [1, S, L]
-    const classes = alone.length / (familyCase.lengths.length * familyCase.seqLen);
-    const tokens = (logits: Float32Array, row: number, start: number, count: number) => logits.subarray((row * familyCase.seqLen + start) * classes, (row * familyCase.seqLen + start + count) * classes);
-    const [a, b] = [familyCase.lengths[1]!, familyCase.lengths[2]!];
-    const first = relativeDiff(tokens(together, 0, 0, a), tokens(alone, 1, 0, a));
-    const second = relativeDiff(tokens(together, 0, offset, b), tokens(alone, 2, 0, b));
-    t.ok(first <= 1e-5, `first example: ${first.toExponential(2)} (bound 1e-5)`);
-    t.ok(second <= 1e-5, `second example: ${second.toExponential(2)} (bound 1e-5)`);
-  });
+  await t.test(`${familyCase.name}: an mlp:N head runs and round-trips through our directories`, async (t) => mlpHeadRoundTrip(t, rt, familyCase, dir, path.join(work, 'mlp')));
+  if (familyCase.tokenArchitecture) await t.test(`${familyCase.name}: token classification matches transformers`, async (t) => tokenParity(t, rt, familyCase, path.join(work, 'token')));
+}
+
+/** The encoder's sequence output [B, S, H] (flat) for host params and s32 inputs given as rows (EncoderInputs names). */
+export async function ourSequence(rt: Runtime, spec: ModelSpec, params: ModelParams<HostParam>, rows: Record<string, number[][]>): Promise<Float32Array> {
+  const encode = jit((p: Record<string, Tensor>, inputs: Record<string, Tensor>) => spec.family.encode(spec.config, p, inputs as unknown as EncoderInputs, { train: false }).sequence, { runtime: rt });
+  const shape = [rows.inputIds!.length, rows.inputIds![0]!.length];
+  const inputs = Object.fromEntries(await Promise.all(Object.entries(rows).map(async ([name, values]) => [name, await rt.put(Int32Array.from(values.flat()), shape)] as const)));
+  const out = (await encode(await putParams(rt, params), inputs)) as DeviceArray;
+  encode.dispose();
+  return (await out.toHost()) as Float32Array;
+}
+
+
+/**
+ * The reference directory with an `mlp:16` head (initialised fresh): finite logits [B, labels],
+ * saved and loaded back by us with the head recorded and the same logits. Async.
+ */
+export async function mlpHeadRoundTrip(t: Test, rt: Runtime, familyCase: FamilyCase, dir: string, saved: string): Promise<void> {
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const withMlp = await loadModelDir(dir, { head: 'mlp:16' });
+  t.same(withMlp.initialized.sort(), ['classifier.0.bias', 'classifier.0.weight', 'classifier.3.bias', 'classifier.3.weight'], 'only the mlp head is initialised fresh');
+  const logits = await ourLogits(rt, withMlp.spec, withMlp.params, batch);
+  t.equal(logits.length, familyCase.lengths.length * withMlp.spec.config.labels!.length, 'one row of logits per example');
+  t.ok(logits.every(Number.isFinite), 'finite');
+  await saveModelDir(saved, withMlp.spec, withMlp.params, { writeTokenizer: async () => undefined });
+  const back = await loadModelDir(saved);
+  t.same([back.spec.head, back.initialized, back.unused], [{ kind: 'mlp', hidden: 16 }, [], []], 'the head is recorded and every tensor is used');
+  t.same(await ourLogits(rt, back.spec, back.params, batch), logits, 'the same logits after the round trip');
+}
+
+/**
+ * Token classification: transformers builds a random `<Family>ForTokenClassification`; loaded
+ * with the `token` head, our logits [B, S, labels] match within 1e-5, and our saved directory
+ * loads in AutoModelForTokenClassification as `tokenArchitecture` with nothing missing or
+ * unexpected and the same logits (1e-4). Async.
+ */
+export async function tokenParity(t: Test, rt: Runtime, familyCase: FamilyCase, work: string): Promise<void> {
+  const pad = (familyCase.config.pad_token_id as number | undefined) ?? 0;
+  const batch = makeBatch(familyCase, pad);
+  const labelCount = (familyCase.config.num_labels as number | undefined) ?? 2;
+  const labels = batch.input_ids.map((row) => row.map((id) => id % labelCount));
+  const dir = path.join(work, 'reference');
+  const reference = await runPythonJson<{ logits: number[][][]; class: string }>('family_reference.py', ['random', dir], { model_type: familyCase.modelType, config: familyCase.config, seed: 11, task: 'token', labels, ...batch });
+  t.equal(reference.class, familyCase.tokenArchitecture, 'transformers built the expected class');
+  const loaded = await loadModelDir(dir, { head: 'token' });
+  t.same([loaded.initialized, loaded.unused], [[], []], 'every tensor used, nothing initialised fresh');
+  const logits = await ourLogits(rt, loaded.spec, loaded.params, batch);
+  const diff = relativeDiff(logits, reference.logits.flat(2));
+  t.ok(diff <= 1e-5, `max relative token logit difference ${diff.toExponential(2)} (bound 1e-5)`);
+  const saved = path.join(work, 'saved');
+  await saveModelDir(saved, loaded.spec, loaded.params, { writeTokenizer: async () => undefined });
+  const back = await runPythonJson<{ class: string; logits: number[][][]; missing: string[]; unexpected: string[]; mismatched: string[] }>('family_reference.py', ['logits', saved], { task: 'token', ...batch });
+  t.equal(back.class, familyCase.tokenArchitecture);
+  t.same([back.missing, back.unexpected, back.mismatched], [[], [], []], 'nothing missing, unexpected or mismatched');
+  const savedDiff = relativeDiff(back.logits.flat(2), reference.logits.flat(2));
+  t.ok(savedDiff <= 1e-4, `max relative token logit difference of the saved directory ${savedDiff.toExponential(2)} (bound 1e-4)`);
 }
