@@ -7,6 +7,7 @@ import { distilbert } from './distilbert.js';
 import { electra } from './electra.js';
 import { type EncoderFamily, erased } from './family.js';
 import { roberta, xlmRoberta } from './roberta.js';
+import { modernbert } from './modernbert.js';
 import { FileFormatError } from '../base/errors.js';
 
 /** Every supported family. */
@@ -16,6 +17,7 @@ export const FAMILIES = {
   'xlm-roberta': erased(xlmRoberta),
   distilbert: erased(distilbert),
   electra: erased(electra),
+  modernbert: erased(modernbert),
 } satisfies Record<string, EncoderFamily>;
 
 /** A family name. */

@@ -72,6 +72,17 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
   readonly baseModelPrefix: string;
   /** The sequence-classification head HF puts on this family (a row of the head table). */
   readonly classificationHead: string;
+  /**
+   * The token-classification head of HF's `<Family>ForTokenClassification`, when it is not the
+   * generic `token` (dropout + classifier): `--head token` picks it (ModernBERT's runs its
+   * prediction head first).
+   */
+  readonly tokenClassificationHead?: string;
+  /**
+   * config.json fields HF types as `float` (written `2.0`, not `2`: transformers 5 validates
+   * config types strictly); none when omitted. See `floatFieldNames` in hf-config.ts.
+   */
+  readonly floatFields?: readonly string[];
   /** Parses a config.json value. Sync; throws FileFormatError naming the file and field. */
   parseConfig(json: unknown, file: string): C;
   /** The config.json object of `config` (labels and extras included). Sync. */

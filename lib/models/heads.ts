@@ -4,6 +4,7 @@
  */
 import { distilbertHead } from './distilbert-head.js';
 import { type Head, bertHead, denseOutProjHead, mlpHead, tokenHead } from './head.js';
+import { modernBertHead, modernBertTokenHead } from './modernbert-head.js';
 
 /** Every head, by kind. */
 export const HEADS = {
@@ -13,6 +14,8 @@ export const HEADS = {
   distilbert: distilbertHead,
   mlp: mlpHead,
   token: tokenHead,
+  modernbert: modernBertHead,
+  'modernbert-token': modernBertTokenHead,
 } satisfies Record<string, Head<never>>;
 
 /** A head kind. */

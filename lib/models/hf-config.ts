@@ -137,3 +137,33 @@ export function configToJson(config: EncoderConfigBase, fields: FieldTable): Rec
   if (config.problemType !== undefined) json.problem_type = config.problemType;
   return json;
 }
+
+/**
+ * The JSON names of the fields of `fields` that hold floats (their schema accepts 0.5): HF types
+ * them `float`, and transformers 5 refuses an integer in such a field (`initializer_cutoff_factor: 2`).
+ * Sync; never throws.
+ */
+export function floatFieldNames(fields: FieldTable): string[] {
+  return Object.entries(fields)
+    .filter(([, [, schema]]) => schema.safeParse(0.5).success)
+    .map(([key]) => key);
+}
+
+const FLOAT_MARK = '\u0000hf-float:';
+
+/**
+ * config.json text of `json`: pretty JSON (2-space indent, trailing newline) in which each
+ * top-level key of `floats` holding an integer is written with a decimal point (`2.0`), as
+ * Python writes a float, so transformers' strict config types accept it. Sync; never throws.
+ */
+export function configJsonText(json: Record<string, unknown>, floats: readonly string[]): string {
+  const keys = new Set(floats);
+  const text = JSON.stringify(
+    json,
+    function (this: unknown, key: string, value: unknown) {
+      return this === json && keys.has(key) && typeof value === 'number' && /^-?\d+$/.test(String(value)) ? `${FLOAT_MARK}${value}` : value;
+    },
+    2,
+  );
+  return `${text.replace(/"\\u0000hf-float:(-?\d+)"/g, '$1.0')}\n`;
+}

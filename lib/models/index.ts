@@ -13,7 +13,9 @@ export { type EncoderRunOptions, type EncoderFamily, type EncoderInputs, type En
 export { FAMILIES, type FamilyName, familyNamed, familyOfModelType, supportedModelTypes } from './families.js';
 export { type Head, type HeadContext, type HeadRunOptions, classifierDropoutOf, firstToken, initHead, linearShapes } from './head.js';
 export { HEADS, type HeadKind, headOf } from './heads.js';
-export { CONFIG_LIMITS, type EncoderConfigBase, type FieldSpec, type FieldTable, configParser, configToJson, positiveInt, probability } from './hf-config.js';
+export { MODERNBERT_FIELDS, type ModernBertConfig, type ModernBertLayerType, initModernBertParam, modernbert, modernBertInitStds } from './modernbert.js';
+export { maskedMean, modernBertHead, modernBertTokenHead } from './modernbert-head.js';
+export { CONFIG_LIMITS, type EncoderConfigBase, type FieldSpec, type FieldTable, configJsonText, configParser, configToJson, floatFieldNames, positiveInt, probability } from './hf-config.js';
 export { crossEntropyLoss } from './losses.js';
 export { type RobertaConfig, ROBERTA_FIELDS, XLM_ROBERTA_FIELDS, roberta, robertaMaxSequenceLength, xlmRoberta } from './roberta.js';
 export {

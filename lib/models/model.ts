@@ -39,22 +39,28 @@ export interface HostParam {
 /** Parameters by Hugging Face name. */
 export type ModelParams<T> = Record<string, T>;
 
+/** The families' fields that name their heads. */
+type HeadNames = Pick<EncoderFamily, 'classificationHead' | 'tokenClassificationHead'>;
+
 /**
  * A head from its name: `linear` (the head HF puts on the family, e.g. RoBERTa's dense +
- * out_proj), `mlp:N`, `token` (token classification), or a kind of the head table. Sync;
- * throws RangeError naming the accepted forms.
+ * out_proj), `mlp:N`, `token` (token classification: the family's `tokenClassificationHead`,
+ * else the generic `token`), or a kind of the head table. Sync; throws RangeError naming the
+ * accepted forms.
  */
-export function parseHead(text: string, family: Pick<EncoderFamily, 'classificationHead'>): HeadSpec {
+export function parseHead(text: string, family: HeadNames): HeadSpec {
   if (text === 'linear') return { kind: family.classificationHead };
+  if (text === 'token') return { kind: family.tokenClassificationHead ?? 'token' };
   const mlp = /^mlp:([1-9][0-9]*)$/.exec(text);
   if (mlp) return { kind: 'mlp', hidden: Number(mlp[1]) };
   if (text !== 'mlp' && Object.hasOwn(HEADS, text)) return { kind: text };
   throw new RangeError(`unknown head '${text}': expected 'linear', 'mlp:N' (N a positive integer) or one of ${Object.keys(HEADS).filter((kind) => kind !== 'mlp').join(', ')}`);
 }
 
-/** The name {@link parseHead} reads back: `linear` for the family's own head, `mlp:N`, else the kind. Sync. */
-export function formatHead(head: HeadSpec, family: Pick<EncoderFamily, 'classificationHead'>): string {
+/** The name {@link parseHead} reads back: `linear` for the family's own head, `token` for its token head, `mlp:N`, else the kind. Sync. */
+export function formatHead(head: HeadSpec, family: HeadNames): string {
   if (head.kind === family.classificationHead) return 'linear';
+  if (head.kind === (family.tokenClassificationHead ?? 'token')) return 'token';
   return head.kind === 'mlp' ? `mlp:${head.hidden}` : head.kind;
 }
 

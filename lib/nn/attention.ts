@@ -60,18 +60,25 @@ export interface Rotary {
 /**
  * cos/sin of rotary embeddings for `positions` [B, S] (s32, each below `maxPosition`) and head
  * size `d` with base `theta`: frequencies `theta^(-2i/d)` for i < d/2, each used twice (HF's
- * `cat(freqs, freqs)`). The table is computed on the host in double precision and rounded
- * once to f32, then gathered by position (so packed rows, whose positions restart, work too).
- * Sync.
+ * `cat(freqs, freqs)`). The table is computed on the host with HF's float32 rounding: the
+ * inverse frequencies `1 / theta^(2i/d)`, each step rounded to f32 as torch does, the angle
+ * `position * inv_freq` rounded to f32, and only then its cos/sin (in double, rounded once).
+ * At long positions the f32 angle is far from the exact one (4e-4 off at position 8191 with
+ * d = 64), and HF's model was trained with it, so exact angles would not match HF to the
+ * parity bounds; rounded like this the table is within 1 ulp of torch's. The table is then
+ * gathered by position (so packed rows, whose positions restart, work too). Sync.
  */
 export function rotaryTables(positions: Tensor, headSize: number, theta: number, maxPosition: number): Rotary {
   const [batch, seqLen] = positions.shape as [number, number];
   const half = headSize / 2;
+  const f32 = Math.fround;
+  // torch: 1.0 / (base ** (torch.arange(0, d, 2, dtype=float32) / d)), all in float32
+  const inverse = Array.from({ length: half }, (_, i) => f32(1 / f32(f32(theta) ** f32((2 * i) / headSize))));
   const cos = new Float32Array(maxPosition * headSize);
   const sin = new Float32Array(maxPosition * headSize);
   for (let p = 0; p < maxPosition; p++) {
     for (let i = 0; i < headSize; i++) {
-      const angle = p * (1 / theta ** ((2 * (i % half)) / headSize));
+      const angle = f32(p * inverse[i % half]!); // torch: position_ids.float() * inv_freq, in float32
       cos[p * headSize + i] = Math.cos(angle);
       sin[p * headSize + i] = Math.sin(angle);
     }

@@ -82,3 +82,19 @@ export function normalValues(count: number, std: number, random: SeededRandom): 
 export function constantValues(count: number, value: number): Float32Array {
   return new Float32Array(count).fill(value);
 }
+
+/**
+ * `count` values drawn from normal(0, std) truncated to [-cutoff * std, cutoff * std], as f32
+ * (`torch.nn.init.trunc_normal_(w, 0, std, -cutoff * std, cutoff * std)`: the same
+ * distribution, drawn here by rejection). Sync; throws RangeError unless `cutoff` > 0.
+ */
+export function truncatedNormalValues(count: number, std: number, cutoff: number, random: SeededRandom): Float32Array {
+  if (!(cutoff > 0)) throw new RangeError(`truncatedNormalValues: the cutoff must be positive, got ${cutoff}`);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    let value = random.normal();
+    while (Math.abs(value) > cutoff) value = random.normal();
+    out[i] = value * std;
+  }
+  return out;
+}

@@ -37,6 +37,18 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
 }
 
 /**
+ * Rows of an embedding `table` [V, D] at integer `ids` [B, S] -> [B, S, D] in f32, as
+ * `torch.nn.Embedding(padding_idx=paddingIdx)`: the padding row gets no gradient (its lookups
+ * pass through a stop-gradient), so a loss over padded positions (token heads) leaves it as HF
+ * does. Sync; throws ShapeError.
+ */
+export function embeddingWithPadding(table: Tensor, ids: Tensor, paddingIdx: number): Tensor {
+  const rows = embedding(table, ids);
+  const padding = ops.broadcastTo(ops.reshape(ops.equal(ids, paddingIdx), [...ids.shape, 1]), rows.shape);
+  return ops.where(padding, ops.stopGradient(rows), rows);
+}
+
+/**
  * `torch.nn.LayerNorm` over the last axis, its statistics computed in f32 whatever the input
  * dtype; returns f32. Sync; throws ShapeError.
  */

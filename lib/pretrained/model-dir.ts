@@ -14,11 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { sameShape } from '../base/shapes.js';
-import { FileFormatError, makeDirectory, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../io/files.js';
+import { FileFormatError, makeDirectory, readJsonFile, writeFileAtomic } from '../io/files.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { type Tensor as HostTensor, toFloat32 } from '../io/tensor.js';
 import { openWeights } from '../io/weights.js';
-import { type EncoderConfigBase, type EncoderFamily, type HeadSpec, type HostParam, type ModelParams, type ModelSpec, familyOfModelType, formatHead, headParamShapes, initModelParams, modelParamShapes, numLabelsOf, parseHead } from '../models/index.js';
+import { type EncoderConfigBase, type EncoderFamily, configJsonText, type HeadSpec, type HostParam, type ModelParams, type ModelSpec, familyOfModelType, formatHead, headParamShapes, initModelParams, isTokenHead, modelParamShapes, numLabelsOf, parseHead } from '../models/index.js';
 import { MODELING_FILE, MODELING_FILE_MARKER, isRemoteCodeAutoMap, modelingFileSource, remoteCodeAutoMap } from './remote-code.js';
 
 /** config.json field recording a head other than the family's own. */
@@ -262,6 +262,6 @@ export async function saveModelDir(dir: string, spec: ModelSpec, params: ModelPa
   }
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   await options.writeTokenizer(dir, typeof recorded === 'number' ? recorded : undefined);
-  const architecture = spec.head.kind === 'token' ? family.architectures.tokenClassification : family.architectures.sequenceClassification;
-  await writeJsonAtomic(path.join(dir, 'config.json'), { architectures: [architecture], ...family.configToJson(config as never) });
+  const architecture = isTokenHead(spec) ? family.architectures.tokenClassification : family.architectures.sequenceClassification;
+  await writeFileAtomic(path.join(dir, 'config.json'), configJsonText({ architectures: [architecture], ...family.configToJson(config as never) }, family.floatFields ?? []));
 }
