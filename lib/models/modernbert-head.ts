@@ -62,6 +62,7 @@ const init = (context: HeadContext<ModernBertConfig>, name: string, shape: reado
 /** `ModernBertForSequenceClassification`'s head: pool (cls or masked mean), then the prediction head and classifier. */
 export const modernBertHead: Head<ModernBertConfig> = {
   granularity: 'sequence',
+  usesPooled: false,
   paramShapes: shapes,
   initParam: init,
   apply: (context, p, output, { dropout, compute, attentionMask }) => {
@@ -74,6 +75,7 @@ export const modernBertHead: Head<ModernBertConfig> = {
 /** `ModernBertForTokenClassification`'s head: the prediction head and classifier at every position ([B, S, labels]). */
 export const modernBertTokenHead: Head<ModernBertConfig> = {
   granularity: 'token',
+  usesPooled: false,
   paramShapes: shapes,
   initParam: init,
   apply: (context, p, output, { dropout, compute }) => predict(modernConfig(context), p, output.sequence, dropout, compute),
