@@ -2,14 +2,16 @@
 // the masking of the Python `tensorboard` package; scalars read back by its two event readers (the
 // legacy EventAccumulator and the plugin one `tensorboard --logdir` serves from) with tags, steps,
 // float32 values and wall times; only flushed records visible; every truncation of a file yields
-// exactly its complete records; names, argument errors and close.
-import { copyFile, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+// exactly its complete records; a write that fails part-way (file size limit) leaves the earlier
+// records readable and a later flush completes the file; names, argument errors and close.
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 
 import { crc32c, EVENT_FILE_VERSION, maskedCrc32c, TensorBoardWriter, tfRecord } from '../lib/train/tensorboard.js';
-import { runPythonJson } from './reference/python.js';
+import { repoRoot, runPythonJson } from './reference/python.js';
 
 /** [wall_time, step, repr(value)] as tensorboard_events.py reports a scalar. */
 type PyScalar = [number, number, string];
@@ -28,6 +30,7 @@ interface Logged {
 }
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-tensorboard-'));
+t.teardown(() => rm(work, { recursive: true, force: true }));
 
 /** What a reader should report for `logged`: per tag, in order, the value rounded to float32. */
 function expected(logged: Logged[]): Record<string, Array<[number, number, number]>> {
@@ -66,6 +69,7 @@ const extremes = [0.1, -0.5, -0, 1e-45, 3.4e38, 1e39, NaN, Infinity, -Infinity];
 extremes.forEach((value, i) => log('val/extremes', value, 10 + i, 1_234_567_890.123456 + i));
 log('train/big-step', 7, 2 ** 40);
 log('métrique/λ', 2.5, 3); // a tag of multi-byte UTF-8
+log('train/negative', -1.25, -3); // a negative int64 step: ten varint bytes
 const snapshotDir = path.join(work, 'before-flush');
 await mkdir(snapshotDir);
 await copyFile(writer.file, path.join(snapshotDir, path.basename(writer.file)));
@@ -87,12 +91,7 @@ for (let step = 1; step <= 4; step++) {
 }
 await small.close();
 const smallBytes = await readFile(small.file);
-/** Where each record ends, walking the framing: 8 length bytes, 4 CRC bytes, data, 4 CRC bytes. */
-const recordEnds: number[] = [];
-for (let at = 0; at < smallBytes.length; ) {
-  at += 16 + Number(smallBytes.readBigUInt64LE(at));
-  recordEnds.push(at);
-}
+const recordEnds = recordEndsOf(smallBytes);
 const cutPaths: string[] = [];
 for (let cut = 0; cut <= smallBytes.length; cut++) {
   const dir = path.join(work, 'cuts', String(cut));
@@ -102,12 +101,105 @@ for (let cut = 0; cut <= smallBytes.length; cut++) {
   cutPaths.push(file);
 }
 
+// --- 3. A flush that fails part-way: the parent (prlimit) sets a child's file size limit to 2048
+// bytes, so its next flush is cut short at the limit and then fails with EFBIG (the child catches
+// SIGXFSZ, which would end it); once the parent lifts the limit, the child flushes again. ---
+const LIMIT = 2048;
+const limitDir = path.join(work, 'size-limit');
+const limitSnapshot = path.join(work, 'size-limit-snapshot');
+const limitLogged: Logged[] = Array.from({ length: 60 }, (_, i) => ({ tag: `t${i % 3}`, value: i / 7, step: i, wallTime: 1_650_000_000 + i }));
+const havePrlimit = await new Promise<boolean>((resolve) => execFile('prlimit', ['--version'], (error) => resolve(!error)));
+interface LimitRun {
+  failure?: string;
+  done?: boolean;
+  file?: string;
+  skipped?: string;
+}
+const limitRun: LimitRun = {};
+if (havePrlimit) {
+  const script = `
+    import { TensorBoardWriter } from ${JSON.stringify(path.join(repoRoot, 'lib/train/tensorboard.ts'))};
+    process.on('SIGXFSZ', () => {});
+    const said = (line) => console.log(JSON.stringify(line));
+    const lines = process.stdin.setEncoding('utf8')[Symbol.asyncIterator]();
+    const logged = JSON.parse(process.argv[2]);
+    const w = await TensorBoardWriter.create(process.argv[1], { now: () => 1_650_000_000 });
+    for (const s of logged.slice(0, 20)) w.scalar(s.tag, s.value, s.step, s.wallTime);
+    await w.flush();
+    said({ file: w.file });
+    await lines.next();
+    for (const s of logged.slice(20)) w.scalar(s.tag, s.value, s.step, s.wallTime);
+    try { await w.flush(); said({ failure: 'none' }); } catch (error) { said({ failure: error.message }); }
+    await lines.next();
+    await w.close();
+    said({ done: true });
+    process.exit(0);`;
+  // The child gets tap's TypeScript loader only: tap's process-info hook (loaded by @tapjs/mock,
+  // NODE_OPTIONS and the _TAPJS_ variables too) would write past the limit and end it on SIGXFSZ.
+  const execArgv = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^_?TAP/.test(key) && key !== 'NODE_OPTIONS'));
+  const child = spawn(process.execPath, [...execArgv, '--input-type=module', '-e', script, limitDir, JSON.stringify(limitLogged)], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  let out = '';
+  const lines: string[] = [];
+  let wake = (): void => {};
+  let exit: string | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      lines.push(out.slice(0, nl));
+      out = out.slice(nl + 1);
+    }
+    wake();
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.on('close', (code, signal) => {
+      exit = `the size-limit child exited (code ${code}, signal ${signal}) before answering`;
+      wake();
+      resolve();
+    }),
+  );
+  /** The child's next stdout line, parsed; throws once it exited without one. */
+  const nextLine = async (): Promise<LimitRun> => {
+    while (lines.length === 0) {
+      if (exit) throw new Error(exit);
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    return JSON.parse(lines.shift()!) as LimitRun;
+  };
+  const fileSizeLimit = (limit: string): Promise<void> =>
+    new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(child.pid), `--fsize=${limit}:`], (error) => (error ? reject(error) : resolve())));
+  Object.assign(limitRun, await nextLine());
+  await fileSizeLimit(String(LIMIT));
+  child.stdin.write('flush\n');
+  Object.assign(limitRun, await nextLine());
+  await mkdir(limitSnapshot);
+  await copyFile(limitRun.file!, path.join(limitSnapshot, path.basename(limitRun.file!)));
+  await fileSizeLimit('unlimited');
+  child.stdin.write('close\n');
+  Object.assign(limitRun, await nextLine());
+  await exited;
+} else {
+  limitRun.skipped = 'prlimit (util-linux) is not installed';
+}
+
 const crcVectors = ['', '313233343536373839', '00'.repeat(32), 'ff'.repeat(32), Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('hex'), Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)).toString('hex')];
 const python = await runPythonJson<{ files: PyFile[]; masked_crc: number[] }>('tensorboard_events.py', [], {
-  paths: [runDir, snapshotDir, ...cutPaths],
+  paths: [runDir, snapshotDir, ...(limitRun.skipped ? [] : [limitSnapshot, limitDir]), ...cutPaths],
   crc: crcVectors,
 });
-const [pyRun, pySnapshot, ...pyCuts] = python.files;
+const [pyRun, pySnapshot] = python.files;
+const [pyLimitSnapshot, pyLimitDone] = limitRun.skipped ? [] : python.files.slice(2, 4);
+const pyCuts = python.files.slice(limitRun.skipped ? 2 : 4);
+
+/** Where each record of an event file ends, walking the framing: 8 length bytes, 4 CRC bytes, data, 4 CRC bytes. */
+function recordEndsOf(bytes: Buffer): number[] {
+  const ends: number[] = [];
+  for (let at = 0; at + 8 <= bytes.length; ) {
+    at += 16 + Number(bytes.readBigUInt64LE(at));
+    ends.push(at);
+  }
+  return ends;
+}
 
 t.test('CRC32C matches the RFC 3720 check vectors and tensorboard masks it the same way', async (t) => {
   const bytes = crcVectors.map((hex) => Buffer.from(hex, 'hex'));
@@ -174,6 +266,23 @@ t.test('every truncation of a file yields exactly its complete records', async (
     } else checked++;
   }
   t.equal(checked, smallBytes.length + 1, `all ${smallBytes.length + 1} cuts read as their complete records`);
+});
+
+t.test('a write cut short by the file size limit keeps the earlier records; the next flush completes the file', { skip: limitRun.skipped }, async (t) => {
+  t.match(limitRun.failure, new RegExp(`cannot write to .*events\\.out\\.tfevents\\..*: .*EFBIG`), 'the failed flush names the file and the cause');
+  const snapshot = await readFile(path.join(limitSnapshot, path.basename(limitRun.file!)));
+  const final = await readFile(limitRun.file!);
+  t.equal(snapshot.length, LIMIT, 'the failed write stopped at the limit');
+  const ends = recordEndsOf(final);
+  t.equal(ends.at(-1), final.length, 'the completed file is whole records');
+  t.equal(ends.length, 1 + limitLogged.length);
+  t.notOk(ends.includes(LIMIT), 'the limit falls inside a record: the snapshot ends with a partial one');
+  t.same(final.subarray(0, LIMIT), snapshot, 'the retry rewrote the partial tail and went on');
+  const completeInSnapshot = ends.filter((end) => end <= LIMIT).length;
+  t.ok(completeInSnapshot > 21, 'the failed flush had written some of its records whole');
+  t.same(decoded(pyLimitSnapshot!.scalars), expected(limitLogged.slice(0, completeInSnapshot - 1)), 'a reader of the cut file gets every complete record');
+  t.same(decoded(pyLimitDone!.scalars), expected(limitLogged), 'the completed file holds every scalar once');
+  t.ok(limitRun.done);
 });
 
 t.test('two writers in one folder in the same second write two files', async (t) => {
