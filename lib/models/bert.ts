@@ -155,11 +155,11 @@ export const bert: EncoderFamily<BertConfig> = {
     for (let i = 0; i < c.numHiddenLayers; i++) {
       hidden = postLayerNormBlock(c, `bert.encoder.layer.${i}`, p, hidden, { bias, dropout, compute, names: BERT_BLOCK_NAMES });
     }
-    const sequence = ops.cast(hidden, 'f32');
-    if (!params['bert.pooler.dense.weight']) return { sequence }; // a model whose head reads no pooled output
-    // pooler: the first token [B, 1, H] -> [B, H]
-    const first = ops.reshape(ops.slice(hidden, [0, 0, 0], [batch, 1, c.hiddenSize]), [batch, c.hiddenSize]);
-    const pooled = ops.tanh(linear(first, p('bert.pooler.dense.weight'), p('bert.pooler.dense.bias'), compute));
-    return { sequence, pooled };
+    return { sequence: ops.cast(hidden, 'f32') };
+  },
+
+  pool(c, params, first, compute) {
+    const p = paramGetter('bert', params);
+    return ops.tanh(linear(first, p('bert.pooler.dense.weight'), p('bert.pooler.dense.bias'), compute)); // [E, H]
   },
 };

@@ -9,7 +9,7 @@
 import { linear } from '../nn/index.js';
 import { ops } from '../trace/index.js';
 import { apply } from './blocks.js';
-import { type Head, classifierDropoutOf, firstToken, initHead, linearShapes } from './head.js';
+import { type Head, classifierDropoutOf, initHead, linearShapes } from './head.js';
 import type { EncoderConfigBase } from './hf-config.js';
 
 /** A config that may carry DistilBERT's own classifier dropout. */
@@ -36,7 +36,7 @@ export const distilbertHead: Head<WithSeqClassifDropout> = {
   },
   initParam: initHead,
   apply: ({ config }, p, output, { dropout, compute }) => {
-    const first = firstToken(output.sequence); // [B, H]
+    const first = output.first; // [E, H]
     const inner = ops.relu(linear(first, p('pre_classifier.weight'), p('pre_classifier.bias'), compute)); // [B, H]
     return linear(apply(dropout, inner, headDropout(config)), p('classifier.weight'), p('classifier.bias'), compute); // [B, labels]
   },

@@ -25,14 +25,17 @@ export interface EncoderInputs {
   readonly segmentIds?: Tensor;
   /** Position of each token within its example (s32 [B, S]); 0..S-1 per row when omitted. */
   readonly positionIds?: Tensor;
+  /**
+   * Packed rows: the flat index (row * S + offset) of each example's first token, s32 [E]; sequence
+   * heads then read one vector per example, not per row. Read by the model, not by families.
+   */
+  readonly exampleStarts?: Tensor;
 }
 
 /** What an encoder returns. */
 export interface EncoderOutput {
   /** The last hidden states, f32 [B, S, H]. */
   readonly sequence: Tensor;
-  /** The pooler's output, f32 [B, H], for the families that have one (BERT), when its parameters are given. */
-  readonly pooled?: Tensor;
 }
 
 /** How an encoder runs. */
@@ -106,9 +109,13 @@ export interface EncoderFamily<C extends EncoderConfigBase = EncoderConfigBase> 
    */
   normalizeName(name: string): string | undefined;
   /**
-   * The encoder over one batch: the sequence output (and the pooled output where the family
-   * has a pooler). Call inside trace/jit/grad. Sync; throws ShapeError or RangeError naming
-   * what does not fit the config.
+   * The pooler (BERT's tanh of a Linear) over each example's first token `first` [E, H], for the
+   * families that have one. Call inside trace/jit/grad. Sync.
+   */
+  pool?(config: C, params: Readonly<Record<string, Tensor>>, first: Tensor, compute: ComputeDType): Tensor;
+  /**
+   * The encoder over one batch: the sequence output. Call inside trace/jit/grad. Sync; throws
+   * ShapeError or RangeError naming what does not fit the config.
    */
   encode(config: C, params: Readonly<Record<string, Tensor>>, inputs: EncoderInputs, options: EncoderRunOptions): EncoderOutput;
 }

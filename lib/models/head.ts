@@ -34,6 +34,16 @@ export interface HeadRunOptions {
   readonly attentionMask?: Tensor;
 }
 
+/** What a head reads: the encoder's output, each example's first token, mean and pooled output. */
+export interface HeadInput extends EncoderOutput {
+  /** Each example's first token, f32 [E, H] (E = B, or the examples of packed rows). */
+  readonly first: Tensor;
+  /** Each example's mean over its real tokens, f32 [E, H] (computed when called). */
+  mean(): Tensor;
+  /** The family's pooler over `first`, f32 [E, H], for a head that `usesPooled` on a family with a pooler. */
+  readonly pooled?: Tensor;
+}
+
 /** A head kind. */
 export interface Head<C extends EncoderConfigBase = EncoderConfigBase> {
   /** Whether it produces one row of logits per example (`sequence`) or per token (`token`). */
@@ -45,7 +55,7 @@ export interface Head<C extends EncoderConfigBase = EncoderConfigBase> {
   /** HF's initialisation of one of its parameters. Sync. */
   initParam(context: HeadContext<C>, name: string, shape: readonly number[], random: SeededRandom): Float32Array;
   /** Logits, f32: [B, labels] for a sequence head, [B, S, labels] for a token head. Sync, traced. */
-  apply(context: HeadContext<C>, p: (name: string) => Tensor, output: EncoderOutput, options: HeadRunOptions): Tensor;
+  apply(context: HeadContext<C>, p: (name: string) => Tensor, output: HeadInput, options: HeadRunOptions): Tensor;
 }
 
 /** The dropout before a classifier: `classifierDropout`, else `hiddenDropoutProb` (HF's rule). */
@@ -53,11 +63,7 @@ export function classifierDropoutOf(config: EncoderConfigBase): number {
   return config.classifierDropout ?? config.hiddenDropoutProb;
 }
 
-/** The first token's hidden state [B, H] of a sequence output [B, S, H]. */
-export function firstToken(sequence: Tensor): Tensor {
-  const [batch, , hidden] = sequence.shape as [number, number, number];
-  return ops.reshape(ops.slice(sequence, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]);
-}
+export { firstToken } from './pooling.js';
 
 /** Adds a Linear's weight [out, in] and bias [out] to `shapes`. */
 export const linearShapes = (shapes: Map<string, number[]>, name: string, out: number, inp: number): void => {
@@ -98,7 +104,7 @@ export function denseOutProjHead(activationName: string): Head {
     initParam: initHead,
     apply: ({ config }, p, output, { dropout, compute }) => {
       const rate = classifierDropoutOf(config);
-      const x = apply(dropout, firstToken(output.sequence), rate);
+      const x = apply(dropout, output.first, rate);
       const inner = activation(activationName)(linear(x, p('classifier.dense.weight'), p('classifier.dense.bias'), compute));
       return linear(apply(dropout, inner, rate), p('classifier.out_proj.weight'), p('classifier.out_proj.bias'), compute);
     },
@@ -118,7 +124,7 @@ export const mlpHead: Head = {
   },
   initParam: initHead,
   apply: ({ config }, p, output, { dropout, compute }) => {
-    const input = output.pooled ?? firstToken(output.sequence);
+    const input = output.pooled ?? output.first;
     const inner = ops.relu(linear(input, p('classifier.0.weight'), p('classifier.0.bias'), compute));
     return linear(apply(dropout, inner, classifierDropoutOf(config)), p('classifier.3.weight'), p('classifier.3.bias'), compute);
   },

@@ -12,7 +12,8 @@ import os from 'node:os';
 import { type ComputeDType, DropoutStream, SeededRandom } from '../nn/index.js';
 import { ops, type Tensor } from '../trace/index.js';
 import { type EncoderFamily, type EncoderInputs, paramGetter } from './family.js';
-import type { Head, HeadContext } from './head.js';
+import type { Head, HeadContext, HeadInput } from './head.js';
+import { exampleFirst, exampleMean, firstToken, maskedMean } from './pooling.js';
 import { HEADS, headOf } from './heads.js';
 import type { EncoderConfigBase } from './hf-config.js';
 
@@ -155,9 +156,14 @@ export interface ForwardOptions {
 export function modelForward(spec: ModelSpec, params: ModelParams<Tensor>, inputs: EncoderInputs, options: ForwardOptions): Tensor {
   const compute = options.computeDtype ?? 'f32';
   const dropout = options.train && options.dropoutKey ? new DropoutStream(options.dropoutKey) : undefined;
-  const output = spec.family.encode(spec.config, params, inputs, { train: options.train, dropout, computeDtype: compute });
+  const { sequence } = spec.family.encode(spec.config, params, inputs, { train: options.train, dropout, computeDtype: compute });
   const { head, context } = headContext(spec);
-  return ops.cast(head.apply(context, paramGetter(spec.family.name, params), output, { dropout, compute, attentionMask: inputs.attentionMask }), 'f32');
+  const starts = inputs.exampleStarts;
+  const first = starts ? exampleFirst(sequence, starts) : firstToken(sequence); // [E, H]
+  const mean = () => (starts && inputs.segmentIds ? exampleMean(sequence, inputs.segmentIds, starts) : maskedMean(sequence, inputs.attentionMask));
+  const pooled = head.usesPooled && spec.family.pool ? spec.family.pool(spec.config, params, first, compute) : undefined;
+  const input: HeadInput = { sequence, first, mean, ...(pooled ? { pooled } : {}) };
+  return ops.cast(head.apply(context, paramGetter(spec.family.name, params), input, { dropout, compute, attentionMask: inputs.attentionMask }), 'f32');
 }
 
 /** Whether the model's head gives logits per token. Sync. */

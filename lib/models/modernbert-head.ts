@@ -11,7 +11,7 @@
 import { type ComputeDType, type DropoutStream, type SeededRandom, activation, layerNormF32, linear } from '../nn/index.js';
 import { ops, type Tensor } from '../trace/index.js';
 import { apply } from './blocks.js';
-import { type Head, type HeadContext, classifierDropoutOf, firstToken } from './head.js';
+import { type Head, type HeadContext, classifierDropoutOf } from './head.js';
 import { type ModernBertConfig, initModernBertParam } from './modernbert.js';
 
 /** The config, checked to be ModernBERT's (the heads read its own fields). */
@@ -23,18 +23,7 @@ function modernConfig(context: HeadContext<ModernBertConfig>): ModernBertConfig 
   return config;
 }
 
-/**
- * The mean of `sequence` [B, S, H] over the positions where `attentionMask` [B, S] is 1 (all
- * positions without a mask), as HF's `(h * mask[..., None]).sum(1) / mask.sum(1)`: [B, H].
- * Sync; throws ShapeError when the mask is not [B, S] of the sequence.
- */
-export function maskedMean(sequence: Tensor, attentionMask: Tensor | undefined): Tensor {
-  if (attentionMask === undefined) return ops.mean(sequence, 1);
-  const [batch, seqLen] = attentionMask.shape as [number, number];
-  const weights = ops.cast(attentionMask, 'f32');
-  const total = ops.sum(ops.mul(sequence, ops.reshape(weights, [batch, seqLen, 1])), 1); // [B, H]
-  return ops.div(total, ops.sum(weights, 1, true)); // / [B, 1]
-}
+export { maskedMean } from './pooling.js';
 
 function shapes(context: HeadContext<ModernBertConfig>): Map<string, number[]> {
   const c = modernConfig(context);
@@ -67,7 +56,7 @@ export const modernBertHead: Head<ModernBertConfig> = {
   initParam: init,
   apply: (context, p, output, { dropout, compute, attentionMask }) => {
     const c = modernConfig(context);
-    const pooled = c.classifierPooling === 'mean' ? maskedMean(output.sequence, attentionMask) : firstToken(output.sequence); // [B, H]
+    const pooled = c.classifierPooling === 'mean' ? output.mean() : output.first; // [E, H]
     return predict(c, p, pooled, dropout, compute);
   },
 };
