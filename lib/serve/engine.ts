@@ -72,7 +72,11 @@ export interface SequenceOutput {
 
 /** One token of a token-classification output (special tokens left out). */
 export interface TokenOutput {
-  /** The token's text as the tokenizer wrote it (`##ing` for a WordPiece continuation). */
+  /**
+   * The token's text as the tokenizer wrote it (`##ing` for a WordPiece continuation); an engine
+   * that answers per word (the model engine: one output per word, at its first sub-token) gives
+   * the word as it stands in the input.
+   */
   readonly token: string;
   /** The token's position in the model input (so `[CLS]` is 0 and the first word token 1). */
   readonly index: number;
