@@ -206,6 +206,9 @@ t.test('run checks its arguments; a replica runs alone what the server batches',
   t.equal(cold.compileCount, 0, 'open compiles nothing');
   await t.rejects(ModelEngine.open(classifierDir, { runtime: rt, seqLen: 65 }), /from 4 \(special tokens and one more\) to the model's 64 positions, got 65/);
   await t.rejects(ModelEngine.open(classifierDir, { runtime: rt, replicas: 9 }), /9 replicas need 9 devices, but the cpu plugin has 8/);
+  await t.rejects(ModelEngine.open(classifierDir, { runtime: rt, lengthBuckets: [3, 16] }), /length bucket 3 must be an integer from 4 to 24/);
+  const twoOutputs = await saveServeModel(path.join(folder, 'bad-regression'), { vocab: demo.vocab, labels: ['a', 'b'], problemType: 'regression' });
+  await t.rejects(ModelEngine.open(twoOutputs, { runtime: rt }), /bad-regression\/config\.json: problem_type "regression" needs one output \(num_labels 1\), but the model has 2/);
 });
 
 t.test('regression and multi-label directories answer the raw output and a sigmoid per label', async (t) => {
