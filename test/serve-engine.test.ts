@@ -21,7 +21,7 @@ import { generateDemoDataset } from '../lib/train/demo-data.js';
 import { type Tensor, jit } from '../lib/trace/index.js';
 import { openTestRuntime } from './helpers/runtime.js';
 import { predict, scrape, sampleValue, startServer } from './helpers/serve-http.js';
-import { centerHead, modelsFolder, saveServeModel } from './helpers/serve-models.js';
+import { centerHead, logitRows, modelsFolder, saveServeModel } from './helpers/serve-models.js';
 
 const rt = await openTestRuntime();
 const folder = modelsFolder();
@@ -43,13 +43,14 @@ type Input = { text: string; pair?: string };
 const key = (input: Input) => `${input.text}\u0001${input.pair ?? ''}`;
 const expected = new Map<string, number[]>();
 
-/** Predictor's probabilities for `inputs` (singles and pairs apart), kept in `expected`. */
+/** The probabilities of Predictor's logits (predict's path) for `inputs` (singles and pairs apart), kept in `expected`. */
 async function expect(inputs: readonly Input[]): Promise<void> {
   const singles = inputs.filter((input) => input.pair === undefined).map((input) => input.text);
   const pairs = inputs.filter((input) => input.pair !== undefined);
-  for (const [i, prediction] of (await predictor.predict(singles)).entries()) expected.set(key({ text: singles[i]! }), prediction.probabilities);
-  const paired = await predictor.predict(pairs.map((p) => p.text), { pairs: pairs.map((p) => p.pair!) });
-  for (const [i, prediction] of paired.entries()) expected.set(key(pairs[i]!), prediction.probabilities);
+  const classes = predictor.labels.length;
+  for (const [i, row] of logitRows(await predictor.logits(singles), classes).entries()) expected.set(key({ text: singles[i]! }), softmax(row));
+  const paired = await predictor.logits(pairs.map((p) => p.text), pairs.map((p) => p.pair!));
+  for (const [i, row] of logitRows(paired, classes).entries()) expected.set(key(pairs[i]!), softmax(row));
 }
 
 /** Whether `got` is Predictor's answer for `input`: sorted by score, the same labels, scores within 1e-4. */
@@ -110,7 +111,7 @@ t.test('/predict answers what predict answers: singles, pairs, batches, truncati
   t.equal(top.size, 3, `the model's answers differ between texts (${[...top].join(', ')}), so equal answers mean something`);
 
   const raw = await predict(url, { inputs: singles[5]!.text, raw_scores: true });
-  const logits = (await predictor.predict([singles[5]!.text]))[0]!.logits;
+  const logits = Array.from(await predictor.logits([singles[5]!.text]));
   for (const { label, score } of raw.json() as Scored[]) t.ok(Math.abs(score - logits[labels.indexOf(label)]!) < 1e-4, `raw score of ${label} is the logit`);
 
   const long: Input = { text: Array.from({ length: 40 }, (_, i) => demo.texts[i]!.split(' ')[i % 3]).join(' ') };
@@ -220,7 +221,7 @@ t.test('regression and multi-label directories answer the raw output and a sigmo
     const { url } = await startServer(t, served);
     using reference = await Predictor.open(dir, { runtime: rt, batchSize: 4 });
     const texts = demo.texts.slice(0, 3);
-    const logits = (await reference.predict(texts)).map((p) => p.logits);
+    const logits = logitRows(await reference.logits(texts), served.info.labels.length);
     const answer = await predict(url, { inputs: texts.map((text) => [text]) });
     t.equal(answer.status, 200, answer.text);
     (answer.json() as Scored[][]).forEach((result, i) => {

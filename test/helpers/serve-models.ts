@@ -65,6 +65,11 @@ export async function saveServeModel(dir: string, options: ServeModelOptions): P
   return dir;
 }
 
+/** Rows of `width` values of a row-major [n, width] array, as plain arrays. Sync. */
+export function logitRows(values: Float32Array, width: number): number[][] {
+  return Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)));
+}
+
 /**
  * Shifts `classifier.bias` of the sequence model in `dir` by minus the mean logits of `texts`,
  * so that every class wins on some texts. Async.
@@ -73,7 +78,7 @@ export async function centerHead(dir: string, runtime: Runtime, texts: readonly 
   const predictor = await Predictor.open(dir, { runtime, batchSize: 8, compileCache: false });
   let logits: number[][];
   try {
-    logits = (await predictor.predict(texts)).map((prediction) => prediction.logits);
+    logits = logitRows(await predictor.logits(texts), predictor.labels.length);
   } finally {
     predictor.dispose();
   }
