@@ -67,9 +67,11 @@ export { runBench, type BenchOptions, type BenchReport, type BenchResult } from 
 export { measureMatmulCeiling, measureTrainStep, type MatmulCeiling, type TrainStepMeasurement } from './bench/our-bench.js';
 export {
   Server,
+  ModelEngine,
   handleShutdownSignals,
   SERVE_TASKS,
   type ServerOptions,
+  type ModelEngineOptions,
   type ListenAddress,
   type ShutdownOptions,
   type ServeEngine,

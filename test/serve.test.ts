@@ -7,7 +7,8 @@
 import t from 'tap';
 
 import { Server } from '../lib/serve/server.js';
-import { FakeEngine, type Scored, expectedScores, fakeLogits, fakeTag, fakeTagLogit, scoresClose, words } from './helpers/serve-engine.js';
+import type { ServeEngine } from '../lib/serve/engine.js';
+import { FakeEngine, type FakeEncoded, type Scored, expectedScores, fakeLogits, fakeTag, fakeTagLogit, scoresClose, words } from './helpers/serve-engine.js';
 import { call, parsePrometheus, predict, rawExchange, sampleValue, scrape, startServer } from './helpers/serve-http.js';
 
 t.test('classification: single, one-item list, pair and batch inputs answer in TEI shapes', async (t) => {
@@ -341,7 +342,7 @@ t.test('the log option gets a warning when the engine compiles while serving', a
   const engine = new FakeEngine();
   const lines: string[] = [];
   const { url } = await startServer(t, engine, { log: (level, line) => lines.push(`${level} ${line}`) });
-  t.match(lines, [/^info listening on http:\/\/127\.0\.0\.1:\d+$/, /^info warm-up done: 3 programs compiled$/]);
+  t.match(lines, [/^info bound to http:\/\/127\.0\.0\.1:\d+; warming up/, /^info warm-up done: 3 programs compiled$/]);
   await predict(url, { inputs: 'a' });
   t.notOk(lines.some((line) => line.startsWith('warn')), 'no warning while no program is compiled');
   engine.compileCount += 2; // as an engine that compiles a missing bucket shape on a request
@@ -352,6 +353,40 @@ t.test('the log option gets a warning when the engine compiles while serving', a
     ["warn the engine compiled 2 program(s) while serving requests; its warmup() should compile every shape a batch can take"],
     'one warning',
   );
+});
+
+t.test('an engine whose encode is async (tokenizer.json tokenizers encode off the main thread) is awaited', async (t) => {
+  const fake = new FakeEngine({ maxInputLength: 6 });
+  const encodes: string[] = [];
+  const engine: ServeEngine<FakeEncoded> = {
+    info: fake.info,
+    get compileCount() {
+      return fake.compileCount;
+    },
+    warmup: () => fake.warmup(),
+    run: (inputs, options) => fake.run(inputs, options),
+    async encode(input) {
+      await new Promise((resolve) => setImmediate(resolve));
+      encodes.push(input.text);
+      return fake.encode(input);
+    },
+  };
+  const { url } = await startServer(t, engine);
+  const single = await predict(url, { inputs: 'a fine movie' });
+  t.equal(single.status, 200, single.text);
+  scoresClose(t, single.json(), expectedScores(fake.info.labels, fakeLogits({ text: 'a fine movie' }, 3), 'softmax'), 'the awaited encoding ran');
+  const batch = await predict(url, { inputs: [['one'], ['two', 'three']] });
+  t.equal(batch.status, 200, batch.text);
+  scoresClose(t, (batch.json() as Scored[][])[1], expectedScores(fake.info.labels, fakeLogits({ text: 'two', pair: 'three' }, 3), 'softmax'), 'a pair in a batch');
+  t.same(fake.seen, ['a fine movie', 'one', 'two'], 'the engine ran the encoded inputs, not promises');
+  const long = await predict(url, { inputs: 'one two three four five' });
+  t.equal(long.status, 413, 'the token count of an awaited encoding is checked');
+  t.match(long.json(), { error_type: 'validation', error: /7 tokens long, over the model's limit of 6/ });
+  const refused = await predict(url, { inputs: [['fine'], ['bad \u0000 text']] });
+  t.equal(refused.status, 422, 'a rejected encode is a tokenizer error');
+  t.match(refused.json(), { error_type: 'tokenizer', error: /input 1 cannot be tokenized: the text holds a NUL/ });
+  t.equal(fake.seen.length, 3, 'nothing of a refused request ran');
+  t.ok(encodes.includes('fine'), 'encode was called through the async path');
 });
 
 t.test('a library prints nothing: no log option, no output', async (t) => {

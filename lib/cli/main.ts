@@ -5,6 +5,7 @@
 import { runBenchCommand } from './bench-command.js';
 import { UsageError } from './flags.js';
 import { runPredict } from './predict-command.js';
+import { runServe } from './serve-command.js';
 import { runDemo, runEvaluate, runTrain } from './train-commands.js';
 import { runDevices, runPlugin } from './runtime-commands.js';
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   train: { summary: 'fine-tune a BERT classifier on a .csv/.tsv/.jsonl file', run: runTrain },
   evaluate: { summary: 'loss, accuracy and macro-F1 of a fine-tuned model on labelled data', run: runEvaluate },
   predict: { summary: 'classify texts with a fine-tuned model directory', run: runPredict },
+  serve: { summary: 'serve a fine-tuned model over HTTP (Hugging Face TEI API, dynamic batching)', run: runServe },
   demo: { summary: 'fine-tune a small model on generated data, no download needed', run: runDemo },
   bench: { summary: 'time the BERT train step against PyTorch and JAX on this machine', run: runBenchCommand },
 };

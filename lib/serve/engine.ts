@@ -7,14 +7,15 @@
  *
  * The life of one input:
  *
- *     const encoded = engine.encode({ text, pair });        // sync, once, on the request
+ *     const encoded = await engine.encode({ text, pair });  // once, on the request
  *     if (encoded.tokenCount > engine.info.maxInputLength && !truncate) -> 413
  *     ... queued, gathered with other requests' inputs ...
  *     const outputs = await engine.run([e1, e2, ...], { replica }); // one output per input, in order
  *
  * Design notes. `encode` returns the engine's own object (typed by the engine, opaque to the
  * server) so a text is tokenized once: the server needs only its token count, to refuse what is
- * too long before queueing it. `run` always truncates to `maxInputLength`: an input longer than
+ * too long before queueing it. It may be sync or async: Hugging Face's `tokenizers` package
+ * (tokenizer.json) encodes only asynchronously, so the real engine returns a Promise. `run` always truncates to `maxInputLength`: an input longer than
  * that reaches `run` only when its request asked for truncation, so the server needs no per-input
  * flag there. Sequence tasks return logits and the server applies softmax/sigmoid (and
  * `raw_scores`); token classification returns per-token logits with character offsets and the
@@ -71,7 +72,11 @@ export interface SequenceOutput {
 
 /** One token of a token-classification output (special tokens left out). */
 export interface TokenOutput {
-  /** The token's text as the tokenizer wrote it (`##ing` for a WordPiece continuation). */
+  /**
+   * The token's text as the tokenizer wrote it (`##ing` for a WordPiece continuation); an engine
+   * that answers per word (the model engine: one output per word, at its first sub-token) gives
+   * the word as it stands in the input.
+   */
   readonly token: string;
   /** The token's position in the model input (so `[CLS]` is 0 and the first word token 1). */
   readonly index: number;
@@ -103,11 +108,12 @@ export interface RunOptions {
 export interface ServeEngine<E extends EncodedInput = EncodedInput> {
   readonly info: EngineInfo;
   /**
-   * Tokenizes one input. Sync (it runs on the request, once per input). Throws an Error whose
-   * message says what is wrong with the input when it cannot be tokenized; the server answers
-   * that with 422 (`error_type: "tokenizer"`), as TEI does.
+   * Tokenizes one input (on the request, once per input). Sync or async: returns the encoded
+   * input or a Promise of it. Throws (or rejects with) an Error whose message says what is
+   * wrong with the input when it cannot be tokenized; the server answers that with 422
+   * (`error_type: "tokenizer"`), as TEI does.
    */
-  encode(input: ServeInput): E;
+  encode(input: ServeInput): E | Promise<E>;
   /**
    * Compiles every program a request can need (all bucket shapes, on every replica). Async; the
    * server calls it once, before `/health` answers 200 and before any `run`. Rejects when a

@@ -1,7 +1,8 @@
 /**
  * The serve layer: a fine-tuned model behind a Hugging Face TEI-compatible HTTP API with dynamic
- * batching. The server drives a {@link ServeEngine} (tokenizer + compiled programs), which the
- * models layer implements; this layer imports no model, runtime or tokenizer.
+ * batching. The server drives a {@link ServeEngine} (tokenizer + compiled programs) and imports
+ * no model, runtime or tokenizer; {@link ModelEngine} (model-engine.ts) is the engine over a
+ * saved model directory, the only file here that reaches the layers below.
  */
 export {
   SERVE_TASKS,
@@ -23,3 +24,4 @@ export { HttpError, parsePredictRequest, type PredictRequest, type Aggregation, 
 export { formatResult, softmax, sigmoid, type LabelScore, type EntityGroup, type TokenEntity, type PredictResult, type ResultOptions } from './responses.js';
 export { ServerMetrics, ROUTES } from './server-metrics.js';
 export { Counter, Gauge, Histogram, Registry, exponentialBuckets, formatValue, PROMETHEUS_CONTENT_TYPE, type Labels } from './metrics.js';
+export { ModelEngine, bucketSizes, defaultBatchBuckets, serveTaskOf, wordOutputs, type Buckets, type ModelEncoded, type ModelEngineOptions } from './model-engine.js';

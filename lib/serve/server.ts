@@ -216,7 +216,7 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     const { port } = this.#http.address() as AddressInfo;
     const host = this.host;
     this.#address = { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
-    this.#log?.('info', `listening on ${this.#address.url}`);
+    this.#log?.('info', `bound to ${this.#address.url}; warming up (GET /health answers 503 until the programs are compiled)`);
     void this.warmup().catch(() => {});
     return this.#address;
   }
@@ -362,13 +362,15 @@ export class Server<E extends EncodedInput = EncodedInput> implements AsyncDispo
     }
     const truncate = request.truncate ?? this.autoTruncate;
     const where = (i: number) => (request.batch ? `input ${i}` : 'the input');
-    const encoded = request.inputs.map((input, i) => {
-      try {
-        return this.engine.encode(input);
-      } catch (error) {
-        throw new HttpError(422, 'tokenizer', `${where(i)} cannot be tokenized: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    });
+    const encoded = await Promise.all(
+      request.inputs.map(async (input, i) => {
+        try {
+          return await this.engine.encode(input);
+        } catch (error) {
+          throw new HttpError(422, 'tokenizer', `${where(i)} cannot be tokenized: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }),
+    );
     encoded.forEach((e, i) => {
       this.metrics.inputTokens.observe(e.tokenCount);
       if (e.tokenCount > info.maxInputLength && !truncate) {
