@@ -6,13 +6,14 @@
 import { readTable } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import { isBertPreset } from '../models/index.js';
+import { isPaddingMode } from '../train/padding.js';
 import { Predictor } from '../train/predictor.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 import { seqLenNote } from './train-flags.js';
 
 const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-column C] [--text-pair-column C] [--out FILE.jsonl]
                                       | --text "..." [--text-pair "..."])
-                         [--seq-len S] [--batch-size N] [--plugin cpu|tpu|cuda|PATH] [--replicas N]
+                         [--seq-len S] [--batch-size N] [--padding fixed|bucket|pack] [--plugin cpu|tpu|cuda|PATH] [--replicas N]
 
 --model DIR              a Hugging Face model directory of any supported family (config.json,
                          model.safetensors or pytorch_model.bin, tokenizer.json or vocab.txt),
@@ -26,6 +27,8 @@ const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-
 --seq-len S              tokens per text, special tokens included (default: the length the
                          model was trained at, else 128; at most its positions)
 --batch-size N           texts per program run (default 32); the last batch is padded
+--padding MODE           bucket (default): each batch padded to the smallest of 16, 32, 64, ...
+                         that holds it; fixed: to --seq-len; pack: several texts per row
 --plugin P               PJRT plugin (default cpu)
 --replicas N             devices to spread each batch over (default 1)
 
@@ -47,6 +50,7 @@ export async function runPredict(argv: string[]): Promise<number> {
       'batch-size': { type: 'string' },
       plugin: { type: 'string', default: 'cpu' },
       replicas: { type: 'string' },
+      padding: { type: 'string' },
     },
     PREDICT_HELP,
   );
@@ -63,6 +67,8 @@ export async function runPredict(argv: string[]): Promise<number> {
   const seqLen = positiveInt(values['seq-len'], '--seq-len');
   const replicas = positiveInt(values.replicas, '--replicas') ?? 1;
   const batchSize = positiveInt(values['batch-size'], '--batch-size') ?? 32;
+  const padding = values.padding ?? 'bucket';
+  if (!isPaddingMode(padding)) throw new UsageError(`--padding must be fixed, bucket or pack, got '${padding}'`);
   let texts: readonly string[];
   let pairs: readonly string[] | undefined;
   if (values.text !== undefined) {
@@ -75,7 +81,7 @@ export async function runPredict(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const batch = Math.max(replicas, Math.min(batchSize, Math.ceil(texts.length / replicas) * replicas));
-  using predictor = await Predictor.open(values.model, { plugin: values.plugin!, replicas, batchSize: batch - (batch % replicas), ...(seqLen !== undefined ? { seqLen } : {}) });
+  using predictor = await Predictor.open(values.model, { plugin: values.plugin!, replicas, batchSize: batch - (batch % replicas), padding, ...(seqLen !== undefined ? { seqLen } : {}) });
   const note = seqLenNote(predictor.seqLenChoice, values.model);
   if (note !== undefined) process.stderr.write(`pjrt-bert predict: ${note}\n`);
   if (predictor.initialized.length > 0) {

@@ -55,6 +55,10 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { compiled, cacheHits } = trainer.runtime.compileStats;
   const total = (key: 'seconds' | 'compileSeconds' | 'validationSeconds') => ran.reduce((sum, m) => sum + (m[key] ?? 0), 0);
   process.stderr.write(`programs: ${compiled} compiled, ${cacheHits} loaded from the compile cache\n`);
+  if (ran.length) {
+    const padding = ran.reduce((sum, m) => sum + m.paddingFraction * m.seconds, 0) / Math.max(1e-9, total('seconds'));
+    process.stderr.write(`padding (${trainer.config.padding}): ${(padding * 100).toFixed(1)}% of the token slots trained on were padding\n`);
+  }
   if (ran.length) process.stderr.write(`time: compile ${total('compileSeconds').toFixed(1)} s, training ${total('seconds').toFixed(1)} s, validation ${total('validationSeconds').toFixed(1)} s\n`);
   process.stderr.write(config.out ? `model saved in ${config.out}\n` : 'note: no --out was given, so the trained model was not saved\n');
   return 0;
@@ -62,7 +66,7 @@ export async function runTrain(argv: string[]): Promise<number> {
 
 const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--text-pair-column C] [--label-column C]
                          [--seq-len N] [--batch-size N] [--steps-per-execution N] [--precision f32|bf16]
-                         [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
+                         [--padding fixed|bucket|pack] [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
 
 Prints loss, accuracy and macro-F1 of a fine-tuned model directory (the --out of pjrt-bert
 train) on labelled data, as JSON. --seq-len defaults to the length the model was trained at
@@ -70,7 +74,7 @@ train) on labelled data, as JSON. --seq-len defaults to the length the model was
 
 /** The flags `evaluate` uses: data and execution, no training settings. */
 const EVALUATE_OPTIONS = Object.fromEntries(
-  (['model', 'data', 'text-column', 'text-pair-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
+  (['model', 'data', 'text-column', 'text-pair-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'padding', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
 );
 
 /** `pjrt-bert evaluate`. Async; returns the exit code. */

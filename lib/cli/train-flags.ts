@@ -32,6 +32,9 @@ export const TRAIN_OPTIONS = {
   dropout: { type: 'string' },
   seed: { type: 'string' },
   'no-shuffle': { type: 'boolean' },
+  padding: { type: 'string' },
+  buckets: { type: 'string' },
+  'group-by-length': { type: 'boolean' },
   head: { type: 'string' },
   plugin: { type: 'string' },
   'cpu-devices': { type: 'string' },
@@ -63,6 +66,12 @@ optimisation
 execution
   --plugin cpu|tpu|cuda|PATH (cpu)  --replicas N (1)  --cpu-devices N  --steps-per-execution N (8)
   --precision f32|bf16 (f32)  --no-compile-cache  --progress auto|bar|json|none
+  --padding fixed|bucket|pack  pad rows to --seq-len (fixed), each batch to the smallest bucket
+                               length that holds it (bucket, default), or pack several examples
+                               per row (pack); the results are the same, the work is not
+  --buckets N,N,...            bucket lengths, increasing, ending at --seq-len (default 16, 32,
+                               64, ... then --seq-len)
+  --group-by-length            sort rows by length within chunks of 50 shuffled batches
 output
   --out DIR                    HF model dir + trainer_state/ + metrics.jsonl (resumes if present)
   --early-stopping METRIC      val_loss|val_accuracy|val_f1, with --patience N (2)
@@ -76,8 +85,16 @@ function number(values: Record<string, unknown>, flag: string): number | undefin
   return n;
 }
 
+/** A comma-separated list of numbers (`--buckets 32,64,128`). */
+function numbers(values: Record<string, unknown>, flag: string): number[] {
+  const raw = String(values[flag]);
+  const list = raw.split(',').map((part) => Number(part.trim()));
+  if (raw.trim() === '' || list.some((n, i) => !Number.isFinite(n) || raw.split(',')[i]!.trim() === '')) throw new UsageError(`--${flag} must be comma-separated numbers such as 32,64,128, got '${raw}'`);
+  return list;
+}
+
 /** Each Trainer config field set from a flag: the flag (without `--`) and how its value is read. */
-const FIELD_FLAGS: readonly (readonly [field: string, flag: string, kind: 'string' | 'number' | 'off'])[] = [
+const FIELD_FLAGS: readonly (readonly [field: string, flag: string, kind: 'string' | 'number' | 'numbers' | 'on' | 'off'])[] = [
   ['model', 'model', 'string'],
   ['plugin', 'plugin', 'string'],
   ['cpuDevices', 'cpu-devices', 'number'],
@@ -97,6 +114,9 @@ const FIELD_FLAGS: readonly (readonly [field: string, flag: string, kind: 'strin
   ['dropout', 'dropout', 'number'],
   ['seed', 'seed', 'number'],
   ['shuffle', 'no-shuffle', 'off'],
+  ['padding', 'padding', 'string'],
+  ['buckets', 'buckets', 'numbers'],
+  ['groupByLength', 'group-by-length', 'on'],
   ['head', 'head', 'string'],
   ['validationSplit', 'validation-split', 'number'],
   ['out', 'out', 'string'],
@@ -118,7 +138,7 @@ export function trainConfigFromFlags(values: Record<string, unknown>): TrainerCo
   const config: Record<string, unknown> = {};
   for (const [field, flag, kind] of FIELD_FLAGS) {
     if (field.startsWith('earlyStopping.') || values[flag] === undefined) continue;
-    config[field] = kind === 'number' ? number(values, flag) : kind === 'off' ? (values[flag] ? false : undefined) : values[flag];
+    config[field] = kind === 'number' ? number(values, flag) : kind === 'numbers' ? numbers(values, flag) : kind === 'off' ? (values[flag] ? false : undefined) : kind === 'on' ? (values[flag] ? true : undefined) : values[flag];
   }
   config.progress ??= 'auto'; // the library is silent by default; the command shows progress
   const metric = values['early-stopping'];

@@ -91,13 +91,20 @@ export class DropoutStream {
    * Inverted dropout of `x` at `rate` (zeroed with probability `rate`, the rest scaled by
    * 1/(1-rate)); the identity when the stream is inactive or `rate` is 0. Every call is a new
    * site, whatever its rate, so a site's masks do not depend on the rates of the others.
-   * Sync; throws RangeError unless 0 <= rate < 1, ShapeError when per-row keys do not match
-   * the leading dimension of `x`.
+   * With per-row keys, an `x` of fewer rows than keys (packed rows, keyed per example) takes
+   * the first keys. Sync; throws RangeError unless 0 <= rate < 1, ShapeError when `x` has more
+   * rows than keys.
    */
   apply(x: Tensor, rate: number): Tensor {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
     const site = this.#site++;
-    if (this.#rowKeys !== undefined) return ops.dropoutRows(x, rate, this.#rowKeys, site);
+    if (this.#rowKeys !== undefined) {
+      // packed rows: fewer rows than examples; row r takes the key of example r
+      const [keyRows] = this.#rowKeys.shape as [number, number];
+      const rows = x.shape[0] ?? keyRows;
+      const keys = rows < keyRows ? ops.slice(this.#rowKeys, [0, 0], [rows, 2]) : this.#rowKeys;
+      return ops.dropoutRows(x, rate, keys, site);
+    }
     if (this.#key === undefined || rate === 0) return x;
     const [out, next] = ops.dropout(x, rate, this.#key);
     this.#key = next;

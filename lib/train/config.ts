@@ -39,6 +39,10 @@ export interface EpochMetrics {
    * the call spent waiting for the program: the host's overhead relative to device time.
    */
   hostOverDevice: number;
+  /** Token slots of the epoch's train calls that held padding (0 to 1): what the padding mode saves. */
+  paddingFraction: number;
+  /** Programs compiled by the run so far (train and eval, one per distinct shape). */
+  programsCompiled: number;
 }
 
 /** Progress of one call of the train program (K steps). */
@@ -105,6 +109,16 @@ export const trainerConfigSchema = z
     seed: z.number().int().min(0).default(42),
     /** Shuffle the training rows each epoch (default true; false keeps file order). */
     shuffle: z.boolean().default(true),
+    /**
+     * How rows are padded (see train/padding.ts): `fixed` to `seqLen`; `bucket` (default) each
+     * call to the smallest of `buckets` that holds its longest example; `pack` several examples
+     * per row of `seqLen` tokens. The mathematics is the same; only the work differs.
+     */
+    padding: z.enum(['fixed', 'bucket', 'pack']).default('bucket'),
+    /** Bucket lengths, increasing, ending at `seqLen` (checked once `seqLen` is known; default 16, 32, 64, ... then `seqLen`). */
+    buckets: z.array(z.number().int().min(2)).min(1).optional(),
+    /** Sort rows by length within shuffled chunks of 50 batches (HF's `group_by_length`), so batches waste less. */
+    groupByLength: z.boolean().default(false),
     /** What to fine-tune for (default classification); see the task table (train/tasks.ts). */
     task: z.enum(['classification', 'regression', 'multi-label', 'token-classification']).default('classification'),
     /** Multi-label: the probability from which a label is predicted (default 0.5). */

@@ -5,6 +5,7 @@
  * - Order: with `shuffle` (default) epoch `e` visits the rows in a Fisher–Yates permutation
  *   drawn from SplitMix64 seeded by `(seed, e)` (see {@link shuffledOrder}); the same seed
  *   gives the same order on every machine. With `shuffle: false` every epoch is file order.
+ *   With `groupByLength`, chunks of 50 batches of that order are each sorted longest first.
  * - Steps: an epoch has `ceil(N / B)` steps of B examples; global batch j of step k holds
  *   order[k*B + j], replica r gets j in [r*B/R, (r+1)*B/R).
  * - Padding: the last batch of an epoch is filled up to B with padding rows of weight 0
@@ -36,6 +37,28 @@ export interface BatchingOptions {
   readonly shuffle?: boolean;
   /** Seed of the shuffle (a non-negative safe integer, default 0). */
   readonly seed?: number;
+  /**
+   * Sort each chunk of {@link GROUP_BY_LENGTH_BATCHES} batches of the epoch's order by length,
+   * longest first (Hugging Face's `group_by_length`), so the rows of a batch have similar lengths.
+   */
+  readonly groupByLength?: boolean;
+}
+
+/** Batches per chunk that `groupByLength` sorts (HF's LengthGroupedSampler uses 50). */
+export const GROUP_BY_LENGTH_BATCHES = 50;
+
+/**
+ * `order` with each run of `chunk` entries sorted by `lengths`, longest first (stable: equal
+ * lengths keep their order). Sync.
+ */
+export function groupedByLength(order: Int32Array, lengths: Int32Array, chunk: number): Int32Array {
+  const grouped = new Int32Array(order.length);
+  for (let start = 0; start < order.length; start += chunk) {
+    const part = Array.from(order.subarray(start, start + chunk));
+    part.sort((a, b) => lengths[b]! - lengths[a]!); // Array.prototype.sort is stable
+    grouped.set(part, start);
+  }
+  return grouped;
 }
 
 /** Where training stands in the data: `step` optimizer steps of epoch `epoch` are done. */
@@ -125,6 +148,14 @@ export function exampleDropoutKey(seed: number, step: number, index: number): [n
   return [Number(z & 0xffffffffn), Number(z >> 32n)];
 }
 
+/** Real tokens of each example (its attention mask's ones). Sync. */
+export function exampleLengths(examples: TokenizedExamples): Int32Array {
+  const { count, seqLen, attentionMask } = examples;
+  const lengths = new Int32Array(count);
+  for (let i = 0; i < count; i++) for (let s = 0; s < seqLen; s++) lengths[i]! += attentionMask[i * seqLen + s]!;
+  return lengths;
+}
+
 /**
  * The row order of epoch `epoch`: a Fisher–Yates shuffle (for i = n-1 down to 1, swap i with
  * a uniform j in [0, i]) of 0..count-1 driven by SplitMix64 from the state
@@ -166,6 +197,7 @@ export class SlabBatcher {
   readonly callsPerEpoch: number;
   readonly shuffle: boolean;
   readonly seed: number;
+  readonly groupByLength: boolean;
   #cachedOrder: { epoch: number; order: Int32Array } | undefined;
 
   constructor(
@@ -191,13 +223,15 @@ export class SlabBatcher {
     this.stepsPerEpoch = Math.ceil(examples.count / globalBatchSize);
     this.callsPerEpoch = Math.ceil(this.stepsPerEpoch / stepsPerCall);
     this.shuffle = options.shuffle ?? true;
+    this.groupByLength = options.groupByLength ?? false;
   }
 
   /** The row order of `epoch` (file order without shuffle). Sync; throws RangeError for a bad epoch. */
   order(epoch: number): Int32Array {
     if (this.#cachedOrder?.epoch === epoch) return this.#cachedOrder.order;
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a non-negative safe integer, got ${epoch}`);
-    const order = this.shuffle ? shuffledOrder(this.examples.count, this.seed, epoch) : Int32Array.from({ length: this.examples.count }, (_, i) => i);
+    let order = this.shuffle ? shuffledOrder(this.examples.count, this.seed, epoch) : Int32Array.from({ length: this.examples.count }, (_, i) => i);
+    if (this.groupByLength) order = groupedByLength(order, exampleLengths(this.examples), GROUP_BY_LENGTH_BATCHES * this.globalBatchSize);
     this.#cachedOrder = { epoch, order };
     return order;
   }

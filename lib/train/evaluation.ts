@@ -8,6 +8,7 @@ import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
+import { type PaddingMode, defaultBuckets, rowLength, shapeCall } from './padding.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
 import { makeEvalStep } from './programs.js';
 import type { Task, TaskMetrics } from './task.js';
@@ -24,26 +25,35 @@ export interface Evaluation {
 /** What the eval runner needs from the Trainer. */
 export interface EvalHost {
   readonly runtime: Runtime;
-  readonly config: { readonly replicas: number; readonly batchSize: number; readonly stepsPerExecution: number; readonly precision: 'f32' | 'bf16' };
+  readonly config: {
+    readonly replicas: number;
+    readonly batchSize: number;
+    readonly stepsPerExecution: number;
+    readonly precision: 'f32' | 'bf16';
+    /** How rows are padded (default `fixed`); see padding.ts. */
+    readonly padding?: PaddingMode;
+    /** Bucket lengths for `bucket` mode (default {@link defaultBuckets} of the sequence length). */
+    readonly buckets?: readonly number[] | undefined;
+  };
 }
 
 /** Runs the eval program for one model; compiles once. */
 export class EvalRunner implements Disposable {
   readonly #program: JitFunction<ReturnType<typeof makeEvalStep>>;
   readonly #host: EvalHost;
-  /** Logits per example: the label count, times the sequence length for a token head. */
-  readonly #perExample: (seqLen: number) => number;
+  readonly #labels: number;
+  readonly #tokenHead: boolean;
 
   /** Sync; nothing is compiled until the first call. */
   constructor(host: EvalHost, spec: ModelSpec) {
     this.#host = host;
-    const labels = numLabelsOf(spec.config);
-    this.#perExample = isTokenHead(spec) ? (seqLen) => seqLen * labels : () => labels;
+    this.#labels = numLabelsOf(spec.config);
+    this.#tokenHead = isTokenHead(spec);
     const { replicas, stepsPerExecution, precision } = host.config;
     this.#program = jit(makeEvalStep(spec, stepsPerExecution, precision), { runtime: host.runtime, replicas, name: 'eval' });
   }
 
-  /** Programs compiled so far (one). */
+  /** Programs compiled so far: one per distinct slab shape (one in `fixed` mode, one per bucket or row count used otherwise). */
   get compileCount(): number {
     return this.#program.compileCount;
   }
@@ -52,40 +62,53 @@ export class EvalRunner implements Disposable {
   compileSeconds = 0;
 
   /**
-   * Logits [N, labels] (or [N, S, labels]) of `examples` with the parameters on each replica's
-   * device. Async. @throws PjrtError from the runtime.
+   * Logits [N, labels] (or [N, S, labels], 0 at padding positions) of `examples` with the
+   * parameters on each replica's device, padded as the config says. Async.
+   * @throws PjrtError from the runtime.
    */
   async logits(params: readonly ModelParams<DeviceArray>[], examples: TokenizedExamples): Promise<Float32Array> {
     const { runtime, config } = this.#host;
-    const labels = this.#perExample(examples.seqLen);
-    const out = new Float32Array(examples.count * labels);
+    const S = examples.seqLen;
+    const labels = this.#labels;
+    const perExample = this.#tokenHead ? S * labels : labels;
+    const out = new Float32Array(examples.count * perExample);
     if (examples.count === 0) return out;
     const batcher = new SlabBatcher(examples, { globalBatchSize: config.batchSize, replicas: config.replicas, stepsPerCall: config.stepsPerExecution, shuffle: false });
     const shard = batcher.shardSize;
-    const S = examples.seqLen;
     const K = config.stepsPerExecution;
+    const buckets = config.buckets ?? defaultBuckets(S);
     for (const slab of batcher.slabs(1)) {
+      const call = shapeCall(slab.replicas, { mode: config.padding ?? 'fixed', micro: K, m: shard, seqLen: S, buckets, tokenTask: this.#tokenHead, realMicro: slab.steps });
+      const { rows, seqLen: width } = call;
       const args = await Promise.all(
-        slab.replicas.map(async (part, r) => {
-          const device = r;
-          const put = (data: Int32Array) => runtime.put(data, [K, shard, S], { device });
-          const steps = await runtime.put(Int32Array.of(slab.steps), [], { device });
-          return [params[r]!, { inputIds: await put(part.inputIds), attentionMask: await put(part.attentionMask), tokenTypeIds: await put(part.tokenTypeIds), steps }] as const;
+        call.replicas.map(async (part, r) => {
+          const device = { device: r };
+          const put = (data: Int32Array) => runtime.put(data, [K, rows, width], device);
+          const tokens = { inputIds: await put(part.inputIds), attentionMask: await put(part.attentionMask), tokenTypeIds: await put(part.tokenTypeIds) };
+          const packed = part.segmentIds && part.positionIds && part.exampleStarts ? { segmentIds: await put(part.segmentIds), positionIds: await put(part.positionIds), exampleStarts: await runtime.put(part.exampleStarts, [K, shard], device) } : {};
+          return [params[r]!, { ...tokens, ...packed, steps: await runtime.put(Int32Array.of(slab.steps), [], device) }] as const;
         }),
       );
-      if (this.#program.compileCount === 0) {
-        const started = performance.now();
-        await this.#program.compile(...args[0]!);
-        this.compileSeconds += (performance.now() - started) / 1000;
-      }
+      const compiled = this.#program.compileCount;
+      const started = performance.now();
+      await this.#program.compile(...args[0]!);
+      if (this.#program.compileCount > compiled) this.compileSeconds += (performance.now() - started) / 1000;
       const results = await this.#program.replicated(args);
       for (let r = 0; r < results.length; r++) {
-        const values = (await (results[r] as DeviceArray).toHost()) as Float32Array; // [K, shard, labels]
-        for (let k = 0; k < K; k++) {
+        const values = (await (results[r] as DeviceArray).toHost()) as Float32Array; // [K, m, labels], or [K, rows, width, labels]
+        const part = call.replicas[r]!;
+        for (let k = 0; k < slab.steps; k++) {
           for (let j = 0; j < shard; j++) {
             const example = (slab.position.step + k) * config.batchSize + r * shard + j;
-            if (k >= slab.steps || example >= examples.count) continue;
-            out.set(values.subarray((k * shard + j) * labels, (k * shard + j + 1) * labels), example * labels);
+            if (example >= examples.count) continue;
+            if (!this.#tokenHead) {
+              out.set(values.subarray((k * shard + j) * labels, (k * shard + j + 1) * labels), example * labels);
+              continue;
+            }
+            // the example's tokens: from its row (bucket, fixed) or its place in a packed row
+            const length = rowLength(slab.replicas[r]!.attentionMask, k * shard + j, S);
+            const start = k * rows * width + (part.exampleStarts ? part.exampleStarts[k * shard + j]! : j * width);
+            out.set(values.subarray(start * labels, (start + length) * labels), example * perExample);
           }
         }
         (results[r] as DeviceArray).dispose();

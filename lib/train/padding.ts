@@ -19,6 +19,14 @@
 /** How rows are padded. */
 export type PaddingMode = 'fixed' | 'bucket' | 'pack';
 
+/** The padding modes, in the order the help lists them. */
+export const PADDING_MODES: readonly PaddingMode[] = ['fixed', 'bucket', 'pack'];
+
+/** Whether `value` names a padding mode. Sync. */
+export function isPaddingMode(value: string): value is PaddingMode {
+  return (PADDING_MODES as readonly string[]).includes(value);
+}
+
 /** The sequence-length buckets for `seqLen`: powers of two from 16 below it, then `seqLen`. Sync. */
 export function defaultBuckets(seqLen: number): number[] {
   const buckets: number[] = [];
@@ -68,6 +76,7 @@ export function packRows(lengths: ArrayLike<number>, seqLen: number): Packing {
   const offset = new Int32Array(count);
   for (const example of order) {
     const length = lengths[example]!;
+    if (length === 0) continue; // a padding example: row 0, offset 0 (its weight is 0)
     if (length > seqLen) throw new RangeError(`an example of ${length} tokens does not fit a row of ${seqLen}: truncate it first`);
     let target = free.findIndex((room) => room >= length);
     if (target < 0) {
@@ -117,8 +126,8 @@ export interface FixedSlab {
   weights: Float32Array;
 }
 
-/** Real tokens of row `r` of a `[rows, S]` attention mask (right padding). */
-function lengthOf(mask: Int32Array, r: number, seqLen: number): number {
+/** Real tokens of row `r` of a `[rows, S]` attention mask (right padding). Sync. */
+export function rowLength(mask: Int32Array, r: number, seqLen: number): number {
   let length = 0;
   for (let s = 0; s < seqLen; s++) length += mask[r * seqLen + s]!;
   return length;
@@ -139,7 +148,7 @@ export function shapeCall(
   for (const slab of fixed) {
     for (let r = 0; r < options.realMicro * m; r++) {
       if (slab.weights[r] === 0) continue;
-      const length = lengthOf(slab.attentionMask, r, S);
+      const length = rowLength(slab.attentionMask, r, S);
       longest = Math.max(longest, length);
       realTokens += length;
     }
@@ -164,7 +173,7 @@ export function shapeCall(
   // pack: lay out each micro-batch of each replica, then pad every one to the call's row bucket
   const packings = fixed.map((slab) =>
     Array.from({ length: micro }, (_, u) => {
-      const lengths = Array.from({ length: m }, (_, j) => (slab.weights[u * m + j] === 0 ? 0 : lengthOf(slab.attentionMask, u * m + j, S)));
+      const lengths = Array.from({ length: m }, (_, j) => (slab.weights[u * m + j] === 0 ? 0 : rowLength(slab.attentionMask, u * m + j, S)));
       return packRows(lengths, S);
     }),
   );
@@ -186,7 +195,7 @@ export function shapeCall(
       const segmentOfRow = new Int32Array(rows);
       for (let j = 0; j < m; j++) {
         const source = u * m + j;
-        const length = slab.weights[source] === 0 ? 0 : lengthOf(slab.attentionMask, source, S);
+        const length = slab.weights[source] === 0 ? 0 : rowLength(slab.attentionMask, source, S);
         const start = (u * rows + packing.row[j]!) * S + packing.offset[j]!;
         out.exampleStarts![u * m + j] = packing.row[j]! * S + packing.offset[j]!;
         if (length === 0) continue;

@@ -12,10 +12,11 @@ import { type ModelParams, isTokenHead, numLabelsOf } from '../models/index.js';
 import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loadModelTokenizer } from '../pretrained/index.js';
 import { compileCacheDir } from '../runtime/provision.js';
 import { type DeviceArray, Runtime } from '../runtime/index.js';
-import { tokenizeExamples } from './data.js';
+import { type TokenizedExamples, tokenizeExamples } from './data.js';
 import { EvalRunner } from './evaluation.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
 import { type Prediction, type TokenInputs, encodeForTokens, encodeWordsForTokens, formatPredictions } from './predictions.js';
+import type { PaddingMode } from './padding.js';
 import type { Task } from './task.js';
 import { taskOfModel } from './tasks.js';
 
@@ -35,6 +36,8 @@ export interface PredictorOptions {
   readonly stepsPerExecution?: number;
   /** `f32` (default) or `bf16`. */
   readonly precision?: 'f32' | 'bf16';
+  /** How rows are padded: `bucket` (default), `fixed` or `pack` (see padding.ts); the logits are the same. */
+  readonly padding?: PaddingMode;
   /** Cache compiled programs on disk (default true, in the compile cache folder). */
   readonly compileCache?: boolean;
 }
@@ -88,7 +91,7 @@ export class Predictor implements Disposable {
     const runtime = options.runtime ?? (await Runtime.open({ plugin: options.plugin ?? 'cpu', cpuDevices: replicas, ...(options.compileCache === false ? {} : { compileCache: compileCacheDir() }) }));
     try {
       const model: ModelState = { spec: loaded.spec, params: loaded.params };
-      const runner = new EvalRunner({ runtime, config: { replicas, batchSize, stepsPerExecution: options.stepsPerExecution ?? 4, precision: options.precision ?? 'f32' } }, model.spec);
+      const runner = new EvalRunner({ runtime, config: { replicas, batchSize, stepsPerExecution: options.stepsPerExecution ?? 4, precision: options.precision ?? 'f32', padding: options.padding ?? 'bucket' } }, model.spec);
       const params = await Promise.all(Array.from({ length: replicas }, (_, r) => putParams(runtime, model.params, r)));
       const task = taskOfModel(config.problemType, isTokenHead(loaded.spec));
       return new Predictor(runtime, model, tokenizer, seqLenChoice, loaded.initialized, batchSize, task, runner, params, ownsRuntime);
@@ -104,7 +107,7 @@ export class Predictor implements Disposable {
     return config.labels ?? Array.from({ length: numLabelsOf(config) }, (_, i) => `LABEL_${i}`);
   }
 
-  /** Programs compiled so far (1 after any number of `predict` calls). */
+  /** Programs compiled so far: one per shape used (one per bucket length, at most). */
   get compileCount(): number {
     return this.#runner.compileCount;
   }
@@ -112,6 +115,16 @@ export class Predictor implements Disposable {
   /** Logits [texts, labels] of `texts` (and second segments `pairs`), row-major. Async; rejects with RangeError for pairs of another length, PjrtError. */
   async logits(texts: readonly string[], pairs?: readonly string[]): Promise<Float32Array> {
     const examples = await tokenizeExamples(this.tokenizer, texts, this.seqLenChoice.seqLen, undefined, pairs);
+    return this.#runner.logits(this.#params, examples);
+  }
+
+  /**
+   * Logits of examples already tokenized at this predictor's length ([N, labels], or [N, S,
+   * labels] with 0 at padding positions for a token head). Async; rejects with RangeError for
+   * another length, PjrtError.
+   */
+  async examplesLogits(examples: TokenizedExamples): Promise<Float32Array> {
+    if (examples.seqLen !== this.seqLenChoice.seqLen) throw new RangeError(`the examples are tokenized at ${examples.seqLen} tokens but the predictor runs at ${this.seqLenChoice.seqLen}`);
     return this.#runner.logits(this.#params, examples);
   }
 

@@ -4,12 +4,17 @@
  * replicas, clipping, the optimizer and the learning-rate schedule, with loss and accuracy
  * summed on the device) and the eval program (logits for K batches per call).
  *
- * Shapes, per replica, with m = B / (R x A) examples per micro-batch:
- *   tokens  s32 [K*A, m, S]   (input ids, attention mask, token type ids)
- *   labels  s32 [K*A, m]      weights f32 [K*A, m] (0 for padding examples)
- *   keys    u32 [K*A, m, 2]   one dropout key per example (see `SlabBatcher.dropoutKeys`)
+ * Shapes, per replica, with m = B / (R x A) examples per micro-batch, in `rows` rows of `S`
+ * tokens (rows = m and S = --seq-len when padded to a fixed length; a bucket length S in
+ * `bucket` mode; fewer rows holding several examples each in `pack` mode, see padding.ts):
+ *   tokens   s32 [K*A, rows, S]  (input ids, attention mask, token type ids; pack: segment and position ids)
+ *   starts   s32 [K*A, m]        pack only: flat index (row * S + offset) of each example's first token
+ *   targets      [K*A, m, width] ([K*A, rows, S] for token classification)
+ *   weights  f32 [K*A, m]        0 for padding examples ([K*A, rows] for token classification)
+ *   keys     u32 [K*A, m, 2]     one dropout key per example (see `SlabBatcher.dropoutKeys`)
+ * Each distinct shape is one program, compiled once.
  */
-import { type ModelSpec, isTokenHead, modelForward, numLabelsOf } from '../models/index.js';
+import { type EncoderInputs, type ModelSpec, isTokenHead, modelForward, numLabelsOf } from '../models/index.js';
 import type { AnyOptimizer, OptimizerState } from '../optim/index.js';
 import { clipGradNorm } from '../optim/clipping.js';
 import { ops, valueAndGrad, type Tensor } from '../trace/index.js';
@@ -20,6 +25,12 @@ export interface SlabTensors {
   inputIds: Tensor;
   attentionMask: Tensor;
   tokenTypeIds: Tensor;
+  /** Packed rows only: each token's example in its row (1-based, 0 for padding), [K*A, rows, S]. */
+  segmentIds?: Tensor;
+  /** Packed rows only: each token's position in its example, [K*A, rows, S]. */
+  positionIds?: Tensor;
+  /** Packed rows only: the flat index of each example's first token, [K*A, m]. */
+  exampleStarts?: Tensor;
   /** The task's targets per example: [K*A, m, width] (see task.ts). */
   targets: Tensor;
   /** 1 for a real example, 0 for padding: [K*A, m]. */
@@ -64,6 +75,20 @@ function row(x: Tensor, index: Tensor): Tensor {
   return ops.reshape(ops.dynamicSlice(x, start, [1, ...rest]), rest);
 }
 
+/** The tokens of micro-batch `index` of a slab, with the packing fields when the slab has them. */
+function encoderInputs(slab: TokenSlab, index: Tensor): EncoderInputs {
+  const packed = slab.segmentIds && slab.positionIds && slab.exampleStarts;
+  return {
+    inputIds: row(slab.inputIds, index),
+    attentionMask: row(slab.attentionMask, index),
+    tokenTypeIds: row(slab.tokenTypeIds, index),
+    ...(packed ? { segmentIds: row(slab.segmentIds!, index), positionIds: row(slab.positionIds!, index), exampleStarts: row(slab.exampleStarts!, index) } : {}),
+  };
+}
+
+/** The token fields of a slab (what the eval program reads, with `steps`). */
+export type TokenSlab = Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds' | 'segmentIds' | 'positionIds' | 'exampleStarts'>;
+
 /** Sum over all replicas (identity for one replica). */
 function acrossReplicas(x: Tensor, replicas: number): Tensor {
   return replicas > 1 ? ops.allReduceSum(x, replicas) : x;
@@ -97,11 +122,7 @@ export function makeTrainStep(options: TrainProgramOptions) {
       let lossSum = zero;
       let correct = zero;
       for (const { index, targets, units } of micros) {
-        const inputs = {
-          inputIds: row(slab.inputIds, index),
-          attentionMask: row(slab.attentionMask, index),
-          tokenTypeIds: row(slab.tokenTypeIds, index),
-        };
+        const inputs = encoderInputs(slab, index);
         const key = row(slab.keys, index);
         const loss = (p: Record<string, Tensor>) => {
           const logits = modelForward(spec, p, inputs, { train: true, computeDtype, ...(dropout ? { dropoutKey: key } : {}) });
@@ -143,22 +164,23 @@ export type TrainCarry = {
 };
 
 /**
- * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]` ([K, m, S, labels]
- * for a token head), dropout off. Only the token fields and `steps` of the slab are read; rows
- * of steps beyond `steps` (padding of the last call) are left zero without being computed.
- * Sync; traced.
+ * The traced eval function: `(params, slab) -> logits f32 [K, m, labels]` (m examples per
+ * step), or `[K, rows, S, labels]` for a token head (per row position; see the module comment),
+ * dropout off. Only the token fields and `steps` of the slab are read; rows of steps beyond
+ * `steps` (padding of the last call) are left zero without being computed. Sync; traced.
  */
 export function makeEvalStep(spec: ModelSpec, steps: number, computeDtype: 'f32' | 'bf16') {
-  return (params: Record<string, Tensor>, slab: Pick<SlabTensors, 'inputIds' | 'attentionMask' | 'tokenTypeIds' | 'steps'>) => {
-    const [, batch, seqLen] = slab.inputIds.shape as [number, number, number];
-    // per example: [labels], or [S, labels] for a token head
-    const perExample = isTokenHead(spec) ? [seqLen, numLabelsOf(spec.config)] : [numLabelsOf(spec.config)];
-    const init = ops.zeros([steps, batch, ...perExample], 'f32');
+  return (params: Record<string, Tensor>, slab: TokenSlab & Pick<SlabTensors, 'steps'>) => {
+    const [, rows, seqLen] = slab.inputIds.shape as [number, number, number];
+    const examples = slab.exampleStarts ? (slab.exampleStarts.shape[1] as number) : rows;
+    // per step: [m, labels], or [rows, S, labels] for a token head
+    const perStep = isTokenHead(spec) ? [rows, seqLen, numLabelsOf(spec.config)] : [examples, numLabelsOf(spec.config)];
+    const init = ops.zeros([steps, ...perStep], 'f32');
     const [, all] = ops.whileLoop<[Tensor, Tensor]>(
       ([k]) => ops.less(k, ops.minimum(slab.steps, steps)),
       ([k, all]) => {
-        const logits = modelForward(spec, params, { inputIds: row(slab.inputIds, k), attentionMask: row(slab.attentionMask, k), tokenTypeIds: row(slab.tokenTypeIds, k) }, { train: false, computeDtype });
-        return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, batch, ...perExample]), [k, 0, 0, ...perExample.slice(1).map(() => 0)])];
+        const logits = modelForward(spec, params, encoderInputs(slab, k), { train: false, computeDtype });
+        return [ops.add(k, 1), ops.dynamicUpdateSlice(all, ops.reshape(ops.cast(logits, 'f32'), [1, ...perStep]), [k, ...perStep.map(() => 0)])];
       },
       [ops.zeros([], 's32'), init],
     );

@@ -18,11 +18,12 @@ import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loa
 import { compileCacheDir } from '../runtime/provision.js';
 import { Runtime } from '../runtime/runtime.js';
 import { claimOutputDir } from './checkpoint.js';
-import { parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
+import { ConfigError, parseTrainerConfig, type EpochMetrics, type TrainerConfig, type TrainerConfigInput } from './config.js';
 import { DataError, tokenizeExamples } from './data.js';
 import { evaluateExamples, type Evaluation } from './evaluation.js';
 import type { ModelState } from './model-state.js';
 import { type Prediction, type TokenInputs, encodeForTokens, encodeWordsForTokens, formatPredictions } from './predictions.js';
+import { checkBuckets } from './padding.js';
 import { progressReporter } from './progress.js';
 import type { Task } from './task.js';
 import { type LabelledTexts, type TaskData, concatTaskData, isWordData, prepareTaskData } from './task-data.js';
@@ -111,6 +112,13 @@ export class Trainer implements Disposable {
     tokenizer ??= await loadModelTokenizer(config.model, family, modelConfig);
     const seqLenChoice = chooseSeqLen(family, modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);
     config = { ...config, seqLen: seqLenChoice.seqLen };
+    if (config.buckets) {
+      try {
+        checkBuckets(config.buckets, config.seqLen);
+      } catch (error) {
+        throw new ConfigError([{ field: 'buckets', message: (error as Error).message, given: JSON.stringify(config.buckets) }]);
+      }
+    }
     // The output directory is checked and locked before any long work, so a bad --out or a
     // second run into the same one fails at once.
     const outLock = config.out ? await OutputDirLock.acquire(config.out, { purpose: 'pjrt-bert train' }) : undefined;

@@ -13,12 +13,13 @@ import { jit, type JitFunction, type Tree } from '../trace/index.js';
 import { type EpochMetrics, type TrainerConfig, lowerIsBetter } from './config.js';
 import { exportCheckpoint, findCheckpoint, writeCheckpoint, type TrainerStateJson } from './checkpoint.js';
 import { DataError, type TokenizedExamples } from './data.js';
-import { SlabBatcher, type DataPosition, type ReplicaSlab } from './data-batches.js';
+import { SlabBatcher, type DataPosition } from './data-batches.js';
 import { EvalRunner, scoreLogits } from './evaluation.js';
 import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memory-estimate.js';
 import { type ModelState, disposeAll, getParams, putParams } from './model-state.js';
 import { disposeState, optimizerStateToHost, placeOptimizerState } from './optimizer-state.js';
 import type { ProgressReporter } from './progress.js';
+import { type ShapedCall, type ShapedSlab, defaultBuckets, shapeCall } from './padding.js';
 import { makeTrainStep } from './programs.js';
 import type { Task } from './task.js';
 
@@ -31,8 +32,9 @@ export interface RunHost {
 
 /** Settings that must be equal to resume a run from its checkpoint. */
 function fingerprint(config: TrainerConfig, trainCount: number): Record<string, unknown> {
-  const { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head } = config;
-  return { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, trainExamples: trainCount };
+  const { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, groupByLength } = config;
+  // The padding mode changes only the work, not the mathematics, so a run may resume in another.
+  return { model, task, batchSize, replicas, seqLen, gradientAccumulationSteps, epochs, learningRate, optimizer, weightDecay, warmupSteps, schedule, clipNorm, precision, seed, shuffle, head, trainExamples: trainCount, ...(groupByLength ? { groupByLength } : {}) };
 }
 
 /** Runs the train program over the data; see the module comment. */
@@ -55,6 +57,8 @@ export class TrainingRun implements Disposable {
   /** Parameters of the model (for the disk-space check). */
   readonly #parameterCount: number;
   #state: Tree<DeviceArray>[] = [];
+  /** Sequence-length buckets of `bucket` mode. */
+  readonly #buckets: readonly number[];
 
   /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
   constructor(host: RunHost, model: ModelState, task: Task, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
@@ -66,7 +70,8 @@ export class TrainingRun implements Disposable {
     this.#reporter = reporter;
     const c = host.config;
     if (train.count === 0) throw new DataError('no training rows (after the validation split)');
-    this.#batcher = new SlabBatcher(train, { globalBatchSize: c.batchSize, replicas: c.replicas, stepsPerCall: c.stepsPerExecution, shuffle: c.shuffle, seed: c.seed });
+    this.#batcher = new SlabBatcher(train, { globalBatchSize: c.batchSize, replicas: c.replicas, stepsPerCall: c.stepsPerExecution, shuffle: c.shuffle, seed: c.seed, groupByLength: c.groupByLength });
+    this.#buckets = c.buckets ?? defaultBuckets(train.seqLen);
     const totalSteps = c.epochs * this.#batcher.stepsPerEpoch;
     const lr = c.schedule === 'linear' ? linearSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps, totalSteps }) : constantSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps });
     const optimizer = makeOptimizer(c.optimizer, { lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
@@ -93,7 +98,7 @@ export class TrainingRun implements Disposable {
     return this.#task.hits ? { accuracy: correct / Math.max(1, units) } : {};
   }
 
-  /** Programs compiled by this run: the train program and the eval program (one each). */
+  /** Programs compiled by this run: train and eval programs, one per distinct shape (one each with `fixed` padding). */
   get compileCount(): number {
     return this.#program.compileCount + this.#eval.compileCount;
   }
@@ -105,21 +110,29 @@ export class TrainingRun implements Disposable {
     this.#state = await placeOptimizerState(runtime, this.#optimizer, this.#params, saved);
   }
 
-  /** One replica's slab as device arrays, reshaped for gradient accumulation, with dropout keys. */
-  async #putSlab(part: ReplicaSlab, replica: number, firstStep: number, steps: number) {
+  /**
+   * One replica's part of a call (reshaped for its padding mode, see padding.ts) as device
+   * arrays, with the dropout keys of its examples.
+   */
+  async #putSlab(call: ShapedCall, part: ShapedSlab, replica: number, firstStep: number, steps: number) {
     const { runtime, config } = this.#host;
     const A = config.gradientAccumulationSteps;
     const micro = config.stepsPerExecution * A; // [K, b, ...] is [K*A, b/A, ...] in row-major order
     const m = this.#batcher.shardSize / A;
-    const S = this.#train.seqLen;
+    const tokens = [micro, call.rows, call.seqLen];
+    const perToken = this.#task.granularity === 'token';
     const keys = this.#batcher.dropoutKeys(firstStep, replica); // [K, b, 2]: one key per example of the global batch
     const device = { device: replica };
+    const packed = part.segmentIds && part.positionIds && part.exampleStarts;
     return {
-      inputIds: await runtime.put(part.inputIds, [micro, m, S], device),
-      attentionMask: await runtime.put(part.attentionMask, [micro, m, S], device),
-      tokenTypeIds: await runtime.put(part.tokenTypeIds, [micro, m, S], device),
-      targets: await runtime.put(part.targets, [micro, m, this.#train.targetWidth], device),
-      weights: await runtime.put(part.weights, [micro, m], device),
+      inputIds: await runtime.put(part.inputIds, tokens, device),
+      attentionMask: await runtime.put(part.attentionMask, tokens, device),
+      tokenTypeIds: await runtime.put(part.tokenTypeIds, tokens, device),
+      ...(packed
+        ? { segmentIds: await runtime.put(part.segmentIds!, tokens, device), positionIds: await runtime.put(part.positionIds!, tokens, device), exampleStarts: await runtime.put(part.exampleStarts!, [micro, m], device) }
+        : {}),
+      targets: await runtime.put(part.targets, perToken ? tokens : [micro, m, this.#train.targetWidth], device),
+      weights: await runtime.put(part.weights, perToken ? [micro, call.rows] : [micro, m], device),
       keys: await runtime.put(keys, [micro, m, 2], device),
       steps: await runtime.put(Int32Array.of(steps), [], device),
     };
@@ -195,16 +208,22 @@ export class TrainingRun implements Disposable {
       let hostSeconds = 0;
       let deviceSeconds = 0;
       let compileSeconds = 0;
+      let slots = 0;
+      let realTokens = 0;
       do {
         const callStarted = performance.now();
         const slab = this.#batcher.slab(position);
         const firstStep = this.#batcher.globalStep(position);
-        const args = await Promise.all(slab.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(part, r, firstStep, slab.steps)] as const));
-        if (this.#program.compileCount === 0) {
-          const compileStarted = performance.now();
-          await this.#program.compile(...args[0]!);
-          compileSeconds += (performance.now() - compileStarted) / 1000;
-        }
+        const A = config.gradientAccumulationSteps;
+        const call = shapeCall(slab.replicas, { mode: config.padding, micro: config.stepsPerExecution * A, m: this.#batcher.shardSize / A, seqLen: this.#train.seqLen, buckets: this.#buckets, tokenTask: this.#task.granularity === 'token', realMicro: slab.steps * A });
+        slots += call.slots;
+        realTokens += call.realTokens;
+        const args = await Promise.all(call.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(call, part, r, firstStep, slab.steps)] as const));
+        const compiled = this.#program.compileCount;
+        const compileStarted = performance.now();
+        await this.#program.compile(...args[0]!); // a new shape (bucket, row count) compiles once
+        const compiling = this.#program.compileCount > compiled;
+        if (compiling) compileSeconds += (performance.now() - compileStarted) / 1000;
         const launched = performance.now();
         const results = await this.#program.replicated(args);
         const finished = performance.now();
@@ -220,11 +239,11 @@ export class TrainingRun implements Disposable {
         lossSum += callLoss;
         correct += callCorrect;
         examples += callExamples;
-        if (!firstCall) {
+        if (!firstCall && !compiling) {
           hostSeconds += (launched - callStarted + performance.now() - finished) / 1000;
           deviceSeconds += (finished - launched) / 1000;
         }
-        firstCall = false; // the first call also compiles: kept out of the host/device ratio
+        firstCall = false; // the first call (and one with a new shape) also compiles: kept out of the host/device ratio
         position = slab.next;
         const elapsed = (performance.now() - started) / 1000 - compileSeconds;
         const progress = { epoch: epoch + 1, step: position.epoch === epoch ? position.step : this.#batcher.stepsPerEpoch, stepsPerEpoch: this.#batcher.stepsPerEpoch, loss: lossSum / Math.max(1, examples), ...this.#accuracy(correct, examples), examplesPerSecond: examples / Math.max(elapsed, 1e-9) };
@@ -241,6 +260,8 @@ export class TrainingRun implements Disposable {
         seconds,
         compileSeconds,
         hostOverDevice: hostSeconds / Math.max(deviceSeconds, 1e-9),
+        paddingFraction: 1 - realTokens / Math.max(1, slots),
+        programsCompiled: this.compileCount,
       };
       if (this.#validation.count > 0) {
         const validationStarted = performance.now();
@@ -250,6 +271,7 @@ export class TrainingRun implements Disposable {
         const score = scoreLogits(this.#task, this.#model.spec, logits, this.#validation);
         metrics.compileSeconds += evalCompile;
         for (const [name, value] of Object.entries(score)) metrics[`val_${name}`] = value;
+        metrics.programsCompiled = this.compileCount;
         metrics.validationSeconds = (performance.now() - validationStarted) / 1000 - evalCompile;
       }
       history.push(metrics);
