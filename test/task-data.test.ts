@@ -6,11 +6,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import t from 'tap';
 
 import { parseConll, readConll, readTokenData, readTokenTable, type TaggedSentence, type TokenTable } from '../lib/data/conll.js';
 import { assertIob2, parseLabelColumns, parseMultiLabels, parseRegressionLabels, validateIob2 } from '../lib/data/labels.js';
-import { readTable } from '../lib/data/tables.js';
+import { formatCsv, parseCsv, readTable } from '../lib/data/tables.js';
 import { formatTaskDataset, writeTaskDataset, TASK_DATASET_COLUMNS } from '../lib/train/task-dataset-files.js';
 import {
   generateMultiLabelDataset,
@@ -19,6 +20,7 @@ import {
   generateTokenDataset,
   type TaskDataset,
 } from '../lib/train/task-datasets.js';
+import { fuzzParameters } from './helpers/fuzz.js';
 import { runPythonJson } from './reference/python.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-task-data-'));
@@ -218,6 +220,14 @@ t.test('IOB2: bad tags are errors naming the line, I-X beginning an entity is a 
   t.equal(validateIob2(many).errors.length, 20, 'the first 20 errors are kept');
   t.throws(() => assertIob2(many), /pos\.conll: 30 tag\(s\).*\(and 10 more\)$/s);
   t.equal(assertIob2({ ...conll, sentences: conll.sentences.slice(0, 1) }).warningCount, 2, 'warnings alone pass');
+});
+
+t.test('formatCsv writes what parseCsv reads back', async (t) => {
+  t.equal(formatCsv([['a', 'b'], ['x, "y"', 'two\nlines'], [' pad', ''], ['']]), 'a,b\n"x, ""y""","two\nlines"\n" pad",\n""\n');
+  const field = fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', ' ', 'é', '\t'), maxLength: 6 });
+  const rows = fc.integer({ min: 1, max: 4 }).chain((width) => fc.array(fc.array(field, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 6 }));
+  fc.assert(fc.property(rows, (table) => JSON.stringify(parseCsv(formatCsv(table), 'rt.csv')) === JSON.stringify(table)), fuzzParameters(300));
+  t.pass('generated rows round-trip');
 });
 
 /** Splits examples into the first two thirds (to learn from) and the last third (to test on). */
