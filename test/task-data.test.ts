@@ -178,7 +178,12 @@ t.test('multi-label: delimited labels and 0/1 columns agree; errors name the lin
   t.same(parseLabelColumns(topics.names, jsonl.labelRows!, jsonl.file, jsonl.lines).targets, delimited.targets, 'JSONL numbers 0/1');
   t.ok(delimited.targets.some((row) => row.every((v) => v === 0)), 'some texts have no topic');
 
-  t.same(parseMultiLabels(['b ; a', '', 'a;a', 'ä;b'], ';', 'm.csv'), { names: ['a', 'b', 'ä'], targets: [[1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 1]] });
+  t.same(delimited.sets, topics.labels, 'the label sets of each row');
+  t.same(parseMultiLabels(['b ; a', '', 'a;a', 'ä;b'], ';', 'm.csv'), {
+    names: ['a', 'b', 'ä'],
+    targets: [[1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 1]],
+    sets: [['a', 'b'], [], ['a'], ['b', 'ä']],
+  });
   t.same(parseMultiLabels(['x'], '|', 'm.csv', { names: ['y', 'x'] }).targets, [[0, 1]], 'known names keep their order');
   t.throws(() => parseMultiLabels(['a', 'a|z'], '|', 'm.csv', { names: ['a', 'b'], lines: [2, 5] }), /m\.csv: line 5: unknown label "z" in "a\|z"; the labels are "a", "b"/);
   t.throws(() => parseMultiLabels(['a||b'], '|', 'm.csv', { lines: [7] }), /m\.csv: line 7: empty label in "a\|\|b"/);

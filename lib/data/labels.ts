@@ -42,6 +42,12 @@ export interface MultiLabels {
   names: string[];
   /** `targets[row][k]` is 1 when row `row` has label `names[k]`, else 0. */
   targets: number[][];
+  /** Each row's labels, in the order of `names` (the label sets `Trainer.fit` takes). */
+  sets: string[][];
+}
+
+function setsOf(names: readonly string[], targets: readonly (readonly number[])[]): string[][] {
+  return targets.map((target) => names.filter((_, k) => target[k] === 1));
 }
 
 /** Python's `sorted` order for strings: by code point (JS's default sort compares UTF-16 units). */
@@ -104,7 +110,7 @@ export function parseMultiLabels(values: readonly string[], delimiter: string, f
     for (const label of labels) target[id.get(label)!] = 1;
     return target;
   });
-  return { names, targets };
+  return { names, targets, sets: setsOf(names, targets) };
 }
 
 /**
@@ -123,7 +129,7 @@ export function parseLabelColumns(names: readonly string[], rows: readonly (read
       throw new FileFormatError(file, `${where(index, lines)}: label column ${JSON.stringify(names[k])} holds ${JSON.stringify(raw)}; label columns hold 1 (the row has the label) or 0 (it does not)`);
     });
   });
-  return { names: [...names], targets };
+  return { names: [...names], targets, sets: setsOf(names, targets) };
 }
 
 /** What {@link validateIob2} found. */
