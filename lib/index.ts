@@ -61,6 +61,18 @@ export type { Task, TaskName, TaskMetrics } from './train/task.js';
 export { parseTrainerConfig, ConfigError, type TrainerConfig, type TrainerConfigInput, type EpochMetrics, type StepProgress, type TrainerCallbacks } from './train/config.js';
 export { DataError } from './train/data.js';
 export { generateDemoDataset, type DemoDataset } from './train/demo-data.js';
+export {
+  generatePairDataset,
+  generateRegressionDataset,
+  generateMultiLabelDataset,
+  generateTokenDataset,
+  type PairDataset,
+  type RegressionDataset,
+  type MultiLabelDataset,
+  type TokenDataset,
+  type TaskDataset,
+} from './train/task-datasets.js';
+export { formatTaskDataset, writeTaskDataset, TASK_DATASET_COLUMNS, type TaskFileFormat } from './train/task-dataset-files.js';
 export type { Evaluation } from './train/evaluation.js';
 export { benchModel, trainStepFlops, mfu, type BenchModel } from './bench/bench-models.js';
 export { runBench, type BenchOptions, type BenchReport, type BenchResult } from './bench/bench-run.js';

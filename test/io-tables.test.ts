@@ -74,7 +74,7 @@ t.test('JSONL and errors that name the file and list the columns', async (t) => 
     message: /data\.csv: no text column "text"; the columns are "id", "Text", "Polarity1"/,
   });
   await t.rejects(readTable(csv, { textColumn: 'Text', labelColumn: 'label' }), { message: /data\.csv: no label column "label"/ });
-  await t.rejects(readTable(csv, { textColumn: 'Text' }), { message: /data\.csv: data row 2 has 2 fields, the header has 3/ });
+  await t.rejects(readTable(csv, { textColumn: 'Text' }), { message: /data\.csv: line 3: data row 2 has 2 fields, the header has 3/ });
   await t.rejects(readTable(path.join(dir, 'data.parquet'), { textColumn: 'x' }), { message: /data\.parquet: unknown table format/ });
   await t.rejects(readTable(path.join(dir, 'none.csv'), { textColumn: 'x' }), { message: /none\.csv: file not found/ });
 });

@@ -27,10 +27,14 @@ const TEMPLATES = [
   'this {noun} was {not} {adj} at all',
   'the {noun} is {not} {adj} , {filler}',
 ];
-const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+/** The special tokens that open every generated vocabulary. */
+export const SPECIAL_TOKENS: readonly string[] = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG. Returns floats in [0, 1). */
-function random(seed: number): () => number {
+/**
+ * mulberry32: a small, fast, well-mixed 32-bit PRNG; the generators of the demo and task data
+ * sets share it. Sync; returns a function giving floats in [0, 1), never throws.
+ */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -46,7 +50,7 @@ function random(seed: number): () => number {
  */
 export function generateDemoDataset(size = 1200, seed = 7): DemoDataset {
   if (!Number.isInteger(size) || size < 3) throw new RangeError(`demo data set size must be an integer >= 3, got ${size}`);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const texts: string[] = [];
   const labels: string[] = [];
