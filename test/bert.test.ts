@@ -14,6 +14,7 @@ import { readSafetensors, toFloat32, writeSafetensors } from '../lib/io/index.js
 import { type HostParam, type ModelParams, type ModelSpec, FAMILIES, bertPresetConfig, crossEntropyLoss, initModelParams, modelForward, modelParamShapes, modelSpec } from '../lib/models/index.js';
 import { MODELING_FILE, loadModelDir, saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
 import { putParams } from '../lib/train/model-state.js';
+import type { ClassPrediction } from '../lib/train/predictions.js';
 import { Predictor } from '../lib/train/predictor.js';
 import type { DeviceArray } from '../lib/runtime/index.js';
 import { splitKey } from '../lib/nn/index.js';
@@ -136,7 +137,7 @@ t.test('an mlp head saves with its modeling file and training length, and loads 
   mlpPredictions.push({
     seqLen: predictor.seqLenChoice.seqLen,
     inputIds: mlpTexts.map((_, r) => Array.from(encoded.inputIds.subarray(r * 6, (r + 1) * 6))),
-    logits: (await predictor.predict(mlpTexts)).map((prediction) => prediction.logits),
+    logits: (await predictor.predict(mlpTexts)).map((prediction) => (prediction as ClassPrediction).logits),
   });
 });
 

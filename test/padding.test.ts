@@ -132,7 +132,7 @@ const settings = { seqLen: SEQ_LEN, batchSize: 8, epochs: 1, optimizer: 'adamw',
 /** The runs compared: each mode, with replicas and K steps per call varied. */
 const RUNS = [
   { padding: 'fixed', replicas: 1, stepsPerExecution: 5 },
-  { padding: 'bucket', replicas: 2, stepsPerExecution: 5, buckets: [8, 16, 24] },
+  { padding: 'bucket', replicas: 2, stepsPerExecution: 5, buckets: [8, 16, 24] as number[] },
   { padding: 'pack', replicas: 2, stepsPerExecution: 4 },
 ] as const;
 

@@ -11,6 +11,7 @@ import { BertTokenizer } from '../lib/data/index.js';
 import { readSafetensors, writeSafetensors } from '../lib/io/index.js';
 import { FAMILIES, bertPresetConfig, initModelParams, modelSpec } from '../lib/models/index.js';
 import { saveModelDir, tokenizerWriter } from '../lib/pretrained/index.js';
+import type { ClassPrediction } from '../lib/train/predictions.js';
 import { Predictor } from '../lib/train/predictor.js';
 import { openTestRuntime } from './helpers/runtime.js';
 
@@ -51,7 +52,7 @@ t.test('predicts every row in order with a padded last batch, as one text at a t
   const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { label: string; probabilities: number[]; logits: number[] });
   t.equal(lines.length, texts.length);
   using single = await Predictor.open(modelDir, { runtime: rt, seqLen: 12, batchSize: 1 });
-  const expected = await single.predict(texts);
+  const expected = (await single.predict(texts)) as ClassPrediction[];
   t.equal(single.compileCount, 1, 'one program for six batches');
   lines.forEach((line, i) => {
     t.same(Object.keys(line), ['label', 'probabilities', 'logits']);
@@ -84,7 +85,7 @@ t.test('the default sequence length is the training length, else 128 capped, and
   const lines = (await readFile(outFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { logits: number[] });
   using at10 = await Predictor.open(trainedDir, { runtime: rt, seqLen: 10, batchSize: 6 });
   t.same(at10.seqLenChoice, { seqLen: 10, source: 'asked', trained: 10, maxPositionEmbeddings: 32 });
-  const expected = await at10.predict(texts);
+  const expected = (await at10.predict(texts)) as ClassPrediction[];
   lines.forEach((line, i) => t.ok(line.logits.every((z, k) => Math.abs(z - expected[i]!.logits[k]!) < 1e-5), `row ${i}: the logits of --seq-len 10`));
 
   const asked = await cli(['--model', trainedDir, '--text', texts[0]!, '--seq-len', '12']);

@@ -50,7 +50,7 @@ t.test('elementwise program matches a JS reference', async (t) => {
   const out = outs![0]!;
   t.equal(out.dtype, 'f32');
   t.same(out.shape, [2, 3]);
-  const host = await out.toHost();
+  const host = (await out.toHost()) as Float32Array;
   for (let i = 0; i < 6; i++) t.ok(Math.abs(host[i]! - (Math.exp(a[i]! * b[i]!) - a[i]!)) < 1e-6, `element ${i}`);
   exe.dispose();
 });
@@ -81,7 +81,10 @@ t.test('dot_general (batched matmul) matches a JS reference in f64', async (t) =
 });
 
 t.test('8 replicas all_reduce their shards', async (t) => {
-  if ((await openTestRuntime()).devices.length < 8) return t.skip('needs 8 devices');
+  if ((await openTestRuntime()).devices.length < 8) {
+    t.comment('skipped: needs 8 devices');
+    return;
+  }
   const rt = await openTestRuntime();
   const exe = await rt.compile(
     program(['tensor<4xf32>'], ['tensor<4xf32>'], [
@@ -102,7 +105,7 @@ t.test('8 replicas all_reduce their shards', async (t) => {
   t.equal(outs.length, 8);
   for (let r = 0; r < 8; r++) {
     t.equal(outs[r]![0]!.device, r, `replica ${r}'s output stays on device ${r}`);
-    t.same(Array.from(await outs[r]![0]!.toHost()), [28, 280, 8, -28]);
+    t.same(Array.from((await outs[r]![0]!.toHost()) as Int32Array), [28, 280, 8, -28]);
   }
 });
 
@@ -174,7 +177,7 @@ t.test('put copies the data; toHost can fill a reused array', async (t) => {
   await t.rejects(array.toHost(new Float64Array(4) as unknown as Float32Array), { name: 'TypeError', message: /f32 needs a Float32Array/ });
   // Many live arrays of one size: each keeps its own memory (staging blocks are not shared).
   const arrays = await Promise.all(Array.from({ length: 16 }, (_, i) => rt.put(new Float32Array(4).fill(i), [2, 2])));
-  for (let i = 0; i < 16; i++) t.same(Array.from(await arrays[i]!.toHost()), [i, i, i, i], `array ${i}`);
+  for (let i = 0; i < 16; i++) t.same(Array.from((await arrays[i]!.toHost()) as Float32Array), [i, i, i, i], `array ${i}`);
   arrays.forEach((a) => a.dispose());
 });
 

@@ -2,6 +2,7 @@
 // activations. It learns, and stays close to the f32 run.
 import t from 'tap';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
+import type { ClassPrediction } from '../lib/train/predictions.js';
 import { Trainer, type TrainerOptions } from '../lib/train/trainer.js';
 
 const data = generateDemoDataset(600, 5);
@@ -12,7 +13,7 @@ t.test('bf16 stays within 2e-2 of the f32 logits after a few steps', async (t) =
   const logits = async (precision: 'f32' | 'bf16') => {
     using trainer = await Trainer.create({ ...base, precision, epochs: 1, learningRate: 1e-4, dropout: 0 } as TrainerOptions);
     await trainer.fit(few);
-    return (await trainer.predict(data.texts.slice(500, 532))).flatMap((p) => p.logits);
+    return (await trainer.predict(data.texts.slice(500, 532))).flatMap((p) => (p as ClassPrediction).logits);
   };
   const f32 = await logits('f32');
   const bf16 = await logits('bf16');

@@ -20,7 +20,8 @@ const examples = (count: number): TokenizedExamples => ({
   inputIds: new Int32Array(count * 2),
   attentionMask: new Int32Array(count * 2).fill(1),
   tokenTypeIds: new Int32Array(count * 2),
-  labels: new Int32Array(count),
+  targets: new Int32Array(count),
+  targetWidth: 1,
 });
 
 t.test('dropout keys: one per example of the global batch, the same however the batch is split', async (t) => {

@@ -11,13 +11,15 @@ import { SlabBatcher } from './data-batches.js';
 import { type PaddingMode, defaultBuckets, rowLength, shapeCall } from './padding.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
 import { makeEvalStep } from './programs.js';
-import type { Task, TaskMetrics } from './task.js';
+import type { Task, TaskMetrics, TaskReport } from './task.js';
 
 /** Results of one evaluation. */
 export interface Evaluation {
   examples: number;
   /** The task's metrics: `loss` always, then e.g. `accuracy` and `f1` (macro) for classification. */
   metrics: TaskMetrics;
+  /** The task's tables (per class and confusion matrix, per label, per entity type) as text and JSON. */
+  report: Omit<TaskReport, 'metrics'>;
   /** Logits [examples, labels] ([examples, S, labels] for token classification), row-major. */
   logits: Float32Array;
 }
@@ -128,10 +130,10 @@ export class EvalRunner implements Disposable {
   }
 }
 
-/** The task's metrics of `logits` against the examples' targets (labels in the model's id order). Sync. */
-export function scoreLogits(task: Task, spec: ModelSpec, logits: Float32Array, examples: TokenizedExamples): TaskMetrics {
+/** The task's report of `logits` against the examples' targets (labels in the model's id order). Sync. */
+export function scoreLogits(task: Task, spec: ModelSpec, logits: Float32Array, examples: TokenizedExamples): TaskReport {
   const labels = spec.config.labels ?? Array.from({ length: numLabelsOf(spec.config) }, (_, i) => `LABEL_${i}`);
-  return task.metrics(logits, examples.targets, labels, examples.seqLen);
+  return task.report(logits, examples.targets, labels, examples.seqLen);
 }
 
 /**
@@ -143,7 +145,8 @@ export async function evaluateExamples(host: EvalHost, model: ModelState, task: 
   const params = await Promise.all(Array.from({ length: host.config.replicas }, (_, r) => putParams(host.runtime, model.params, r)));
   try {
     const logits = await runner.logits(params, examples);
-    return { examples: examples.count, metrics: scoreLogits(task, model.spec, logits, examples), logits };
+    const { metrics, text, details } = scoreLogits(task, model.spec, logits, examples);
+    return { examples: examples.count, metrics, report: { text, details }, logits };
   } finally {
     runner.dispose();
     for (const replica of params) disposeAll(replica);

@@ -4,6 +4,7 @@
  */
 import { ops } from '../trace/index.js';
 import { classificationReport } from './metrics.js';
+import { formatClassificationReport } from './metrics-format.js';
 import type { Task } from './task.js';
 
 /** The classification task. */
@@ -22,7 +23,7 @@ export const classificationTask: Task = {
   hits(logits, targets) {
     return ops.cast(ops.equal(ops.argmax(logits, -1), ops.reshape(targets, [targets.shape[0]!])), 'f32');
   },
-  metrics(logits, targets, labels) {
+  report(logits, targets, labels) {
     const classes = labels.length;
     const truth = Int32Array.from(targets);
     let loss = 0;
@@ -38,6 +39,15 @@ export const classificationTask: Task = {
       predicted[i] = best;
     }
     const report = classificationReport(truth, predicted, classes);
-    return { loss: truth.length ? loss / truth.length : 0, accuracy: report.accuracy, f1: report.macroF1 };
+    return {
+      metrics: { loss: truth.length ? loss / truth.length : 0, accuracy: report.accuracy, f1: report.macroF1 },
+      text: formatClassificationReport(report, labels),
+      details: {
+        perClass: report.perClass.map((scores, i) => ({ label: labels[i], ...scores })),
+        macro: report.macro,
+        weighted: report.weighted,
+        confusion: { labels: [...labels], rows: 'true label', columns: 'predicted label', matrix: report.confusion },
+      },
+    };
   },
 };

@@ -5,6 +5,7 @@
  * exact-match ratio.
  */
 import { ops, type Tensor } from '../trace/index.js';
+import { formatMultiLabelReport } from './metrics-format.js';
 import { multiLabelMetrics } from './metrics-tasks.js';
 import type { Task } from './task.js';
 
@@ -32,14 +33,18 @@ export function multiLabelTask(threshold = 0.5): Task {
       const predicted = ops.cast(ops.greater(logits, Math.log(threshold / (1 - threshold))), 'f32');
       return ops.cast(ops.equal(ops.sum(ops.abs(ops.sub(predicted, targets)), -1), 0), 'f32');
     },
-    metrics(logits, targets, labels) {
+    report(logits, targets, labels) {
       const m = multiLabelMetrics(logits, targets, labels, { threshold, fromLogits: true });
       let loss = 0;
       for (let i = 0; i < logits.length; i++) {
         const x = logits[i]!;
         loss += Math.max(x, 0) - x * targets[i]! + Math.log1p(Math.exp(-Math.abs(x)));
       }
-      return { loss: logits.length ? loss / logits.length : 0, micro_f1: m.microF1, macro_f1: m.macroF1, exact_match: m.exactMatch };
+      return {
+        metrics: { loss: logits.length ? loss / logits.length : 0, micro_f1: m.microF1, macro_f1: m.macroF1, exact_match: m.exactMatch },
+        text: formatMultiLabelReport(m),
+        details: { ...m },
+      };
     },
   };
 }

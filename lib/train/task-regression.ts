@@ -4,6 +4,7 @@
  * (MSELoss over the squeezed output); metrics MSE, Pearson and Spearman correlation.
  */
 import { ops } from '../trace/index.js';
+import { formatRegressionMetrics } from './metrics-format.js';
 import { regressionMetrics } from './metrics-tasks.js';
 import type { Task } from './task.js';
 
@@ -20,10 +21,11 @@ export const regressionTask: Task = {
     const difference = ops.sub(ops.reshape(ops.cast(logits, 'f32'), [logits.shape[0]!]), ops.reshape(targets, [targets.shape[0]!]));
     return ops.mul(difference, difference);
   },
-  metrics(logits, targets) {
+  report(logits, targets) {
     const predictions = Float64Array.from(logits);
     const truth = Float64Array.from(targets);
-    const { mse, mae, pearson, spearman } = regressionMetrics(predictions, truth);
-    return { loss: mse, mse, mae, pearson, spearman };
+    const metrics = regressionMetrics(predictions, truth);
+    const { mse, mae, pearson, spearman } = metrics;
+    return { metrics: { loss: mse, mse, mae, pearson, spearman }, text: formatRegressionMetrics(metrics), details: { ...metrics } };
   },
 };

@@ -7,6 +7,7 @@
  */
 import { ops, type Tensor } from '../trace/index.js';
 import { entityMetrics } from './metrics-entities.js';
+import { formatEntityReport } from './metrics-format.js';
 import { IGNORED, type Task } from './task.js';
 
 /** [m, S] targets with the ignored positions' -100 replaced by 0 (their loss is weighed 0). */
@@ -28,7 +29,7 @@ export const tokenClassificationTask: Task = {
   },
   unitLosses: (logits, targets) => ops.crossEntropy(ops.cast(logits, 'f32'), clamped(targets), { reduction: 'none' }),
   hits: (logits, targets) => ops.cast(ops.equal(ops.argmax(logits, -1), clamped(targets)), 'f32'),
-  metrics(logits, targets, labels, seqLen) {
+  report(logits, targets, labels, seqLen) {
     const classes = labels.length;
     const examples = targets.length / seqLen;
     const truth: string[][] = [];
@@ -56,6 +57,10 @@ export const tokenClassificationTask: Task = {
       predicted.push(wordsPredicted);
     }
     const m = entityMetrics(truth, predicted);
-    return { loss: units ? loss / units : 0, precision: m.precision, recall: m.recall, f1: m.f1, accuracy: m.accuracy };
+    return {
+      metrics: { loss: units ? loss / units : 0, precision: m.precision, recall: m.recall, f1: m.f1, accuracy: m.accuracy },
+      text: formatEntityReport(m),
+      details: { ...m },
+    };
   },
 };

@@ -44,6 +44,19 @@ export interface Task {
   unitLosses(logits: Tensor, targets: Tensor): Tensor;
   /** 1 where a unit is predicted right (accuracy's numerator, before weighting), traced; undefined for regression. */
   hits?(logits: Tensor, targets: Tensor): Tensor;
-  /** Metrics of all logits (f32, row-major) against the targets, on the host. Sync. */
-  metrics(logits: Float32Array, targets: Int32Array | Float32Array, labels: readonly string[], seqLen: number): TaskMetrics;
+  /**
+   * The metrics of all logits (f32, row-major) against the targets, on the host, with the
+   * task's tables (per class, per label, per entity type) as text and as JSON. Sync.
+   */
+  report(logits: Float32Array, targets: Int32Array | Float32Array, labels: readonly string[], seqLen: number): TaskReport;
+}
+
+/** What {@link Task.report} gives: the headline metrics, and the detail behind them. */
+export interface TaskReport {
+  /** The headline metrics (`val_<name>` in training). */
+  metrics: TaskMetrics;
+  /** The task's tables as `pjrt-bert evaluate` prints them. */
+  text: string;
+  /** The same detail as JSON (per-class scores, confusion matrix, entity types, ...). */
+  details: Record<string, unknown>;
 }

@@ -268,7 +268,7 @@ export class TrainingRun implements Disposable {
         const evalCompileBefore = this.#eval.compileSeconds;
         const logits = await this.#eval.logits(this.#params, this.#validation);
         const evalCompile = this.#eval.compileSeconds - evalCompileBefore;
-        const score = scoreLogits(this.#task, this.#model.spec, logits, this.#validation);
+        const score = scoreLogits(this.#task, this.#model.spec, logits, this.#validation).metrics;
         metrics.compileSeconds += evalCompile;
         for (const [name, value] of Object.entries(score)) metrics[`val_${name}`] = value;
         metrics.programsCompiled = this.compileCount;

@@ -46,8 +46,8 @@ t.test('one epoch on GRGE: validation accuracy within 3 points of PyTorch', { sk
   const reference = await runPythonJson<{ losses: number[]; eval_accuracy: number }>('train_reference.py', [], {
     model: start, out: path.join(path.dirname(start), 'torch.safetensors'), optimizer: 'adamw', lr: settings.learningRate, weight_decay: settings.weightDecay,
     warmup: 0, total_steps: Math.ceil(train.count / 32), clip: settings.clipNorm, batch: 32,
-    input_ids: rows(train.inputIds, order), attention_mask: rows(train.attentionMask, order), token_type_ids: rows(train.tokenTypeIds, order), labels: Array.from(order, (i) => train.labels[i]!),
-    eval: { input_ids: rows(held.inputIds, everyHeld), attention_mask: rows(held.attentionMask, everyHeld), token_type_ids: rows(held.tokenTypeIds, everyHeld), labels: Array.from(held.labels) },
+    input_ids: rows(train.inputIds, order), attention_mask: rows(train.attentionMask, order), token_type_ids: rows(train.tokenTypeIds, order), labels: Array.from(order, (i) => train.targets[i]!),
+    eval: { input_ids: rows(held.inputIds, everyHeld), attention_mask: rows(held.attentionMask, everyHeld), token_type_ids: rows(held.tokenTypeIds, everyHeld), labels: Array.from(held.targets) },
   });
   const meanLoss = reference.losses.reduce((a, b) => a + b, 0) / reference.losses.length;
   t.ok(Math.abs(ours!.loss - meanLoss) < 1e-3, `training loss: ours ${ours!.loss.toFixed(5)}, PyTorch ${meanLoss.toFixed(5)}`);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 
 import { readSafetensors, toFloat32 } from '../../lib/io/index.js';
-import { type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, headParamShapes, initModelParams, modelForward, modelSpec, numLabelsOf } from '../../lib/models/index.js';
+import { type EncoderInputs, type HostParam, type ModelParams, type ModelSpec, crossEntropyLoss, headParamShapes, initModelParams, modelForward, modelSpec, numLabelsOf } from '../../lib/models/index.js';
 import { type LoadedModel, loadModelDir, saveModelDir } from '../../lib/pretrained/index.js';
 import type { DeviceArray, Runtime } from '../../lib/runtime/index.js';
 import { jit, ops, valueAndGrad, type Tensor } from '../../lib/trace/index.js';
@@ -102,9 +102,15 @@ export async function ourLogits(rt: Runtime, spec: ModelSpec, params: ModelParam
   return (await out.toHost()) as Float32Array;
 }
 
-
-
-
+/** Our encoder's sequence output [B, S, H] for rows of token ids (and masks, ...), flat. */
+export async function ourSequence(rt: Runtime, spec: ModelSpec, params: ModelParams<HostParam>, rows: Record<string, number[][]>): Promise<Float32Array> {
+  const encode = jit((p: Record<string, Tensor>, inputs: Record<string, Tensor>) => spec.family.encode(spec.config, p, inputs as unknown as EncoderInputs, { train: false }).sequence, { runtime: rt });
+  const shape = [rows.inputIds!.length, rows.inputIds![0]!.length];
+  const inputs = Object.fromEntries(await Promise.all(Object.entries(rows).map(async ([name, values]) => [name, await rt.put(Int32Array.from(values.flat()), shape)] as const)));
+  const out = (await encode(await putParams(rt, params), inputs)) as DeviceArray;
+  encode.dispose();
+  return (await out.toHost()) as Float32Array;
+}
 
 /**
  * Asserts that our gradients `grads` (by our names) match transformers' (DIR/grads.safetensors,
