@@ -3,6 +3,7 @@
  * user can act on are printed as one clear message (exit 1); usage errors exit 2.
  */
 import { runBenchCommand } from './bench-command.js';
+import { runDataset } from './dataset-command.js';
 import { UsageError } from './flags.js';
 import { runPredict } from './predict-command.js';
 import { runServe } from './serve-command.js';
@@ -17,11 +18,12 @@ export { UsageError } from './flags.js';
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   devices: { summary: 'list the devices of a PJRT plugin', run: runDevices },
   plugin: { summary: 'install or locate PJRT plugins (plugin install cpu | plugin where [cpu|tpu|cuda])', run: runPlugin },
-  train: { summary: 'fine-tune a BERT classifier on a .csv/.tsv/.jsonl file', run: runTrain },
-  evaluate: { summary: 'loss, accuracy and macro-F1 of a fine-tuned model on labelled data', run: runEvaluate },
-  predict: { summary: 'classify texts with a fine-tuned model directory', run: runPredict },
+  train: { summary: 'fine-tune an encoder for a task (classification, pairs, regression, multi-label, tokens)', run: runTrain },
+  evaluate: { summary: 'the task metrics and tables of a fine-tuned model on labelled data', run: runEvaluate },
+  predict: { summary: 'predict with a fine-tuned model directory (one JSON line per input)', run: runPredict },
   serve: { summary: 'serve a fine-tuned model over HTTP (Hugging Face TEI API, dynamic batching)', run: runServe },
   demo: { summary: 'fine-tune a small model on generated data, no download needed', run: runDemo },
+  dataset: { summary: 'write a generated data set of a task (the README examples), with its vocabulary', run: runDataset },
   bench: { summary: 'time the BERT train step against PyTorch and JAX on this machine', run: runBenchCommand },
 };
 

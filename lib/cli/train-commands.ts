@@ -7,17 +7,22 @@ import { generateDemoDataset } from '../train/demo-data.js';
 import { ConfigError, type EpochMetrics } from '../train/config.js';
 import type { ClassPrediction } from '../train/predictions.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
+import { writeFileAtomic } from '../io/index.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
-import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, readTableFromFlags, seqLenNote, trainConfigFromFlags } from './train-flags.js';
+import { TASK_FLAGS_HELP, TASK_OPTIONS, readTaskData, taskFromFlags } from './task-flags.js';
+import { TRAIN_FLAGS_HELP, TRAIN_OPTIONS, flagOfField, seqLenNote, trainConfigFromFlags } from './train-flags.js';
 
 const TRAIN_HELP = `usage: pjrt-bert train --model DIR|tiny|mini|base --data FILE [options]
 
-Fine-tunes a BERT classifier on the texts and labels of FILE. With --out, each epoch writes a
-Hugging Face model directory (loadable by transformers) plus trainer_state/ and metrics.jsonl,
-and a later run with the same --out resumes where it stopped.
+Fine-tunes an encoder (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA, ModernBERT) for a task
+on FILE: classification of texts or pairs, regression, multi-label, token classification. With
+--out, each epoch writes a Hugging Face model directory (loadable by transformers) plus
+trainer_state/, metrics.jsonl and TensorBoard event files, and a later run with the same --out
+resumes where it stopped.
 
   --vocab FILE                 vocab.txt for a preset model (presets have no vocabulary)
-${TRAIN_FLAGS_HELP}`;
+${TRAIN_FLAGS_HELP}
+${TASK_FLAGS_HELP}`;
 
 async function vocabFor(model: string | undefined, file: string | undefined): Promise<string[] | undefined> {
   if (file === undefined) return undefined;
@@ -37,20 +42,22 @@ async function createTrainer(options: TrainerOptions): Promise<Trainer> {
 
 /** `pjrt-bert train`. Async; returns the exit code. */
 export async function runTrain(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, { ...TRAIN_OPTIONS, vocab: { type: 'string' } }, TRAIN_HELP);
+  const parsed = parseFlags(argv, { ...TRAIN_OPTIONS, ...TASK_OPTIONS, vocab: { type: 'string' } }, TRAIN_HELP);
   if (!parsed) return 0;
   const values = parsed.values;
   if (!values.model || !values.data) throw new UsageError(`--model and --data are required\n\n${TRAIN_HELP}`);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${TRAIN_HELP}`);
   const config = trainConfigFromFlags(values);
-  const table = await readTableFromFlags(values, { labels: true });
+  const { data, notes } = await readTaskData(values, await taskFromFlags(values));
+  for (const note of notes) process.stderr.write(`pjrt-bert train: ${note}\n`);
   const vocab = await vocabFor(config.model, values.vocab as string | undefined);
   const ran: EpochMetrics[] = []; // the epochs this process trained (history also holds resumed ones)
   using trainer = await createTrainer({ ...config, ...(vocab ? { vocab } : {}), callbacks: { onEpochEnd: (metrics) => void ran.push(metrics) } });
   if (trainer.seqLenChoice.source === 'trained') process.stderr.write(`pjrt-bert train: ${seqLenNote(trainer.seqLenChoice, config.model)}\n`);
-  const history = await trainer.fit({ texts: table.texts, labels: table.labels!, source: table.file, ...(table.pairs ? { pairs: table.pairs } : {}) });
+  const history = await trainer.fit(data);
   const last = history.at(-1);
-  const lastText = last ? `; last: loss ${last.loss.toFixed(4)}${last.val_accuracy !== undefined ? `, validation accuracy ${last.val_accuracy.toFixed(4)}, macro-F1 ${last.val_f1!.toFixed(4)}` : ''}` : '';
+  const validation = last ? Object.entries(last).filter(([key, value]) => key.startsWith('val_') && typeof value === 'number') : [];
+  const lastText = last ? `; last: loss ${last.loss.toFixed(4)}${validation.map(([key, value]) => `, ${key} ${(value as number).toFixed(4)}`).join('')}` : '';
   process.stderr.write(`trained ${ran.length} epoch(s) in this run, ${history.length} in all${lastText}\n`);
   const { compiled, cacheHits } = trainer.runtime.compileStats;
   const total = (key: 'seconds' | 'compileSeconds' | 'validationSeconds') => ran.reduce((sum, m) => sum + (m[key] ?? 0), 0);
@@ -64,18 +71,28 @@ export async function runTrain(argv: string[]): Promise<number> {
   return 0;
 }
 
-const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--text-column C] [--text-pair-column C] [--label-column C]
+const EVALUATE_HELP = `usage: pjrt-bert evaluate --model DIR --data FILE [--out FILE.json] [data and task flags as train]
                          [--seq-len N] [--batch-size N] [--steps-per-execution N] [--precision f32|bf16]
                          [--padding fixed|bucket|pack] [--plugin P] [--replicas N] [--cpu-devices N] [--no-compile-cache]
 
-Prints loss, accuracy and macro-F1 of a fine-tuned model directory (the --out of pjrt-bert
-train) on labelled data, as JSON. --seq-len defaults to the length the model was trained at
-(else 128, at most its max_position_embeddings).`;
+Scores a fine-tuned model directory (the --out of pjrt-bert train) on labelled data for its
+task (the directory's own, or --task). Prints one JSON line of the metrics on stdout
+(classification: loss, accuracy, macro-F1; regression: MSE, MAE, Pearson, Spearman;
+multi-label: micro- and macro-F1, exact match; token classification: entity precision, recall,
+F1 and token accuracy), the task's tables on stderr (per class with the confusion matrix, per
+label, per entity type), and with --out all of it as one JSON file. --seq-len defaults to the
+length the model was trained at (else 128, at most its max_position_embeddings).
 
-/** The flags `evaluate` uses: data and execution, no training settings. */
-const EVALUATE_OPTIONS = Object.fromEntries(
-  (['model', 'data', 'text-column', 'text-pair-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'padding', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
-);
+--text-column C, --text-pair-column C, --label-column C   as train
+${TASK_FLAGS_HELP}`;
+
+/** The flags `evaluate` uses: data, task and execution, no training settings. */
+const EVALUATE_OPTIONS = {
+  ...Object.fromEntries(
+    (['model', 'data', 'text-column', 'text-pair-column', 'label-column', 'seq-len', 'batch-size', 'steps-per-execution', 'precision', 'padding', 'plugin', 'replicas', 'cpu-devices', 'no-compile-cache', 'out'] as const).map((flag) => [flag, TRAIN_OPTIONS[flag]]),
+  ),
+  ...TASK_OPTIONS,
+};
 
 /** `pjrt-bert evaluate`. Async; returns the exit code. */
 export async function runEvaluate(argv: string[]): Promise<number> {
@@ -87,13 +104,21 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (isBertPreset(values.model as string)) {
     throw new UsageError(`--model ${String(values.model)} is an untrained preset: evaluate needs a trained model directory, such as the --out of pjrt-bert train`);
   }
-  const config = trainConfigFromFlags(values);
-  const table = await readTableFromFlags(values, { labels: true });
+  const { out, ...rest } = trainConfigFromFlags(values);
+  const config = rest as TrainerOptions; // --out here is the report file, not a training directory
+  const task = await taskFromFlags(values);
+  const { data, notes } = await readTaskData(values, task);
+  for (const line of notes) process.stderr.write(`pjrt-bert evaluate: ${line}\n`);
   using trainer = await createTrainer({ ...config, progress: 'none' });
   const note = seqLenNote(trainer.seqLenChoice, config.model);
   if (note !== undefined) process.stderr.write(`pjrt-bert evaluate: ${note}\n`);
-  const result = await trainer.evaluate({ texts: table.texts, labels: table.labels!, ...(table.pairs ? { pairs: table.pairs } : {}) });
+  const result = await trainer.evaluate(data);
   process.stdout.write(`${JSON.stringify({ examples: result.examples, ...result.metrics })}\n`);
+  process.stderr.write(`\n${result.report.text}`);
+  if (out !== undefined) {
+    await writeFileAtomic(out, `${JSON.stringify({ model: config.model, data: values.data, task, examples: result.examples, metrics: result.metrics, report: result.report.details }, null, 2)}\n`);
+    process.stderr.write(`\nreport written to ${out}\n`);
+  }
   return 0;
 }
 

@@ -123,6 +123,8 @@ const FIELD_FLAGS: readonly (readonly [field: string, flag: string, kind: 'strin
   ['keepBest', 'keep-best', 'string'],
   ['compileCache', 'no-compile-cache', 'off'],
   ['progress', 'progress', 'string'],
+  ['task', 'task', 'string'],
+  ['threshold', 'threshold', 'number'],
   ['earlyStopping.metric', 'early-stopping', 'string'],
   ['earlyStopping.patience', 'patience', 'number'],
 ];
@@ -164,12 +166,16 @@ export function seqLenNote(choice: SeqLenChoice, dir: string): string | undefine
   return `warning: ${dir} was trained at --seq-len ${trained} but --seq-len ${seqLen} was asked for; texts are cut and padded unlike in training, so results may differ (leave out --seq-len to use ${trained})`;
 }
 
-/** Reads `--data` with the text, pair and label columns of the flags. Async; rejects with readTable's FileFormatError. */
-export async function readTableFromFlags(values: Record<string, unknown>, options: { labels: boolean }): Promise<Table> {
+/**
+ * Reads `--data` with the text, pair and label columns of the flags (or `labelColumns`, the
+ * 0/1 columns of multi-label data). Async; rejects with readTable's FileFormatError.
+ */
+export async function readTableFromFlags(values: Record<string, unknown>, options: { labels: boolean; labelColumns?: readonly string[] }): Promise<Table> {
   const pairColumn = values['text-pair-column'] as string | undefined;
   return readTable(values.data as string, {
     textColumn: (values['text-column'] as string) ?? 'text',
     ...(options.labels ? { labelColumn: (values['label-column'] as string) ?? 'label' } : {}),
+    ...(options.labelColumns ? { labelColumns: options.labelColumns } : {}),
     ...(pairColumn !== undefined ? { pairColumn } : {}),
   });
 }

@@ -17,6 +17,11 @@ export interface LabelledTexts {
   labels: readonly (string | number | readonly string[])[];
   /** Second segments, one per text, for sentence-pair tasks (encoded as the tokenizer encodes pairs). */
   pairs?: readonly string[];
+  /**
+   * Multi-label: every label name in id order (0/1 columns name them all, even one no row has);
+   * a row's label outside them is an error. Default: the labels seen, sorted.
+   */
+  labelNames?: readonly string[];
   /** Where they come from (a file name, say), named in error messages; default `the training data`. */
   source?: string;
 }
@@ -78,6 +83,7 @@ export function concatTaskData(data: TaskData, more: TaskData): TaskData {
     labels: [...data.labels, ...extra.labels],
     ...(data.pairs ? { pairs: [...data.pairs, ...extra.pairs!] } : {}),
     ...(data.source ? { source: data.source } : {}),
+    ...(data.labelNames ? { labelNames: data.labelNames } : {}),
   };
 }
 
@@ -146,7 +152,8 @@ export async function prepareTaskData(task: Task, data: TaskData, options: Prepa
     names = ['LABEL_0'];
     targets = regressionTargets(data.labels, source);
   } else if (task.name === 'multi-label') {
-    ({ names, targets } = multiLabelTargets(data.labels, source, options));
+    const declared = data.labelNames && !options.label2id ? { ...options, label2id: Object.fromEntries(data.labelNames.map((name, i) => [name, i])), requireLabel2id: true } : options;
+    ({ names, targets } = multiLabelTargets(data.labels, source, declared));
     width = names.length;
   } else {
     const strings = data.labels.map((label, row) => {

@@ -25,12 +25,28 @@ import type { ModelState } from './model-state.js';
 import { type Prediction, type TokenInputs, encodeForTokens, encodeWordsForTokens, formatPredictions } from './predictions.js';
 import { checkBuckets } from './padding.js';
 import { progressReporter } from './progress.js';
-import type { Task } from './task.js';
+import type { Task, TaskName } from './task.js';
 import { type LabelledTexts, type TaskData, concatTaskData, isWordData, prepareTaskData } from './task-data.js';
 import { taskNamed, taskOfModel } from './tasks.js';
 import { TrainingRun } from './training-run.js';
 
 export type { LabelledTexts, LabelledWords, TaskData } from './task-data.js';
+
+/** Whether a directory's `architectures` name a token-classification class. */
+function isTokenModel(architectures: readonly string[]): boolean {
+  return architectures.some((name) => name.endsWith('ForTokenClassification'));
+}
+
+/**
+ * The task a Trainer for `model` runs: `task` when given, else a model directory's own (its
+ * `problem_type`, or token classification for a token-classification class), else
+ * classification. Async; rejects as readModelConfig for a bad directory.
+ */
+export async function resolveTask(model: string, task?: TaskName): Promise<TaskName> {
+  if (task !== undefined || isBertPreset(model)) return task ?? 'classification';
+  const { config, architectures } = await readModelConfig(model);
+  return taskOfModel(config.problemType, isTokenModel(architectures)).name;
+}
 
 /** Options of {@link Trainer.fit}. */
 export interface FitOptions {
@@ -106,8 +122,7 @@ export class Trainer implements Disposable {
     const { family, config: modelConfig, file: configFile, architectures } = preset
       ? { family: FAMILIES.bert, config: bertPresetConfig(config.model), file: `preset ${config.model}`, architectures: [] }
       : await readModelConfig(config.model);
-    const tokenModel = architectures.some((name) => name.endsWith('ForTokenClassification'));
-    const task = rest.task === undefined && !preset ? taskOfModel(modelConfig.problemType, tokenModel, config) : taskNamed(config.task, config);
+    const task = rest.task === undefined && !preset ? taskOfModel(modelConfig.problemType, isTokenModel(architectures), config) : taskNamed(config.task, config);
     config = { ...config, task: task.name };
     tokenizer ??= await loadModelTokenizer(config.model, family, modelConfig);
     const seqLenChoice = chooseSeqLen(family, modelConfig, rest.seqLen === undefined ? undefined : config.seqLen, configFile);

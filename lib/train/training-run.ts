@@ -1,8 +1,10 @@
 /**
  * One `fit`: the device-side state (parameters and optimizer state per replica, donated to
  * each call of the train program), the loop over calls and epochs, validation, early
- * stopping, checkpoints and exact resume.
+ * stopping, checkpoints and exact resume, and TensorBoard event files under `out/runs/` (the
+ * loss of every call, every epoch's metrics).
  */
+import path from 'node:path';
 import { probeWritableDir } from '../io/output-dir.js';
 import type { Tensor as HostTensor } from '../io/tensor.js';
 import { type HostParam, type ModelParams, parameterCount } from '../models/index.js';
@@ -21,6 +23,7 @@ import { disposeState, optimizerStateToHost, placeOptimizerState } from './optim
 import type { ProgressReporter } from './progress.js';
 import { type ShapedCall, type ShapedSlab, defaultBuckets, shapeCall } from './padding.js';
 import { makeTrainStep } from './programs.js';
+import { TensorBoardWriter } from './tensorboard.js';
 import type { Task } from './task.js';
 
 /** What a run needs from its Trainer. */
@@ -28,6 +31,22 @@ export interface RunHost {
   readonly config: TrainerConfig;
   readonly runtime: Runtime;
   readonly tokenizer: ModelTokenizer;
+}
+
+/** The folder of the TensorBoard event files in an output directory (HF Trainer's `runs/`). */
+export const TENSORBOARD_DIR = 'runs';
+
+/** An epoch's metrics as TensorBoard tags: `train/loss`, `val/f1`, `perf/padding_fraction`, ... */
+function epochScalars(metrics: EpochMetrics): Record<string, number | undefined> {
+  const scalars: Record<string, number | undefined> = {
+    'train/loss': metrics.loss,
+    'train/accuracy': metrics.accuracy,
+    'perf/examples_per_second': metrics.examplesPerSecond,
+    'perf/padding_fraction': metrics.paddingFraction,
+    'perf/epoch_seconds': metrics.seconds,
+  };
+  for (const [key, value] of Object.entries(metrics)) if (key.startsWith('val_') && typeof value === 'number') scalars[`val/${key.slice(4)}`] = value;
+  return scalars;
 }
 
 /** Settings that must be equal to resume a run from its checkpoint. */
@@ -150,6 +169,16 @@ export class TrainingRun implements Disposable {
    * @throws Error for a checkpoint of other settings or a NaN loss; PjrtError from the runtime.
    */
   async fit(): Promise<EpochMetrics[]> {
+    const out = this.#host.config.out;
+    const board = out ? await TensorBoardWriter.create(path.join(out, TENSORBOARD_DIR)) : undefined;
+    try {
+      return await this.#fit(board);
+    } finally {
+      await board?.close().catch(() => undefined); // a full disk must not hide the run's own error
+    }
+  }
+
+  async #fit(board: TensorBoardWriter | undefined): Promise<EpochMetrics[]> {
     const { config } = this.#host;
     const out = config.out;
     let json: TrainerStateJson = {
@@ -239,6 +268,7 @@ export class TrainingRun implements Disposable {
         lossSum += callLoss;
         correct += callCorrect;
         examples += callExamples;
+        board?.scalar('train/loss_per_call', callLoss / Math.max(1, callExamples), this.#batcher.globalStep(position) + slab.steps);
         if (!firstCall && !compiling) {
           hostSeconds += (launched - callStarted + performance.now() - finished) / 1000;
           deviceSeconds += (finished - launched) / 1000;
@@ -276,6 +306,8 @@ export class TrainingRun implements Disposable {
       }
       history.push(metrics);
       this.#reporter.epoch(metrics);
+      board?.scalars(epochScalars(metrics), metrics.step);
+      await board?.flush();
       const watched = config.earlyStopping?.metric ?? config.keepBest;
       let improved = false;
       if (watched && metrics[watched] !== undefined) {
