@@ -14,7 +14,7 @@ Subcommands (a JSON request on stdin, a JSON result on stdout):
   logits DIR   request {task, input_ids, attention_mask, token_type_ids?}: DIR loaded with
                AutoModelFor<task>.from_pretrained; its logits and the loading report
   train DIR    request {task, out, optimizer, lr, weight_decay, warmup, total_steps, clip, batch,
-               input_ids, attention_mask, token_type_ids?, labels}: trains DIR in row order
+               input_ids, attention_mask, token_type_ids?, labels, float_labels?}: trains DIR in row order
                (dropout off) with torch.optim.Adam/AdamW (no weight decay for biases and norm
                weights, the HF Trainer rule), transformers' linear schedule with warmup and
                clip_grad_norm_; writes the final parameters to `out`; returns the losses
@@ -56,6 +56,13 @@ def inputs_of(request):
     if request.get("token_type_ids") is not None:
         inputs["token_type_ids"] = torch.tensor(request["token_type_ids"], dtype=torch.long)
     return inputs
+
+
+def labels_of(request):
+    """The request's labels: float for regression and multi-label ("float_labels": true), else long."""
+    import torch
+
+    return torch.tensor(request["labels"], dtype=torch.float if request.get("float_labels") else torch.long)
 
 
 SPECIALS = {
@@ -113,7 +120,7 @@ def random_model(out_dir):
                 param.normal_(0.0, 0.1)
     model.eval()
     model.save_pretrained(out_dir)
-    labels = torch.tensor(request["labels"], dtype=torch.long)
+    labels = labels_of(request)
     out = model(**inputs_of(request), labels=labels)
     out.loss.backward()
     grads = {name: param.grad.detach().contiguous() for name, param in model.named_parameters() if param.grad is not None}
@@ -158,7 +165,7 @@ def train(model_dir):
     optimizer = optimizer_class(groups, lr=args["lr"], betas=(0.9, 0.999), eps=1e-8)
     schedule = get_linear_schedule_with_warmup(optimizer, args["warmup"], args["total_steps"])
     inputs = inputs_of(args)
-    labels = torch.tensor(args["labels"], dtype=torch.long)
+    labels = labels_of(args)
     batch = args["batch"]
     losses = []
     for start in range(0, len(labels), batch):
