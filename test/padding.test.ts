@@ -23,14 +23,16 @@ import { generatedTweets } from './reference/generated-tweets.js';
 import { runPythonJson } from './reference/python.js';
 
 t.test('buckets: defaults, checks and the row buckets of packing', async (t) => {
-  t.same(defaultBuckets(128), [16, 32, 64, 128]);
-  t.same(defaultBuckets(100), [16, 32, 64, 100]);
+  t.same(defaultBuckets(128), [16, 32, 48, 64, 96, 128]);
+  t.same(defaultBuckets(512), [16, 32, 48, 64, 96, 144, 216, 324, 486, 512]);
+  t.same(defaultBuckets(100), [16, 32, 48, 64, 96, 100]);
   t.same(defaultBuckets(12), [12], 'a length under 16 is its own bucket');
   t.doesNotThrow(() => checkBuckets([8, 16, 24], 24));
   t.throws(() => checkBuckets([8, 16], 24), /must be increasing integers of at least 2 ending at --seq-len 24/, 'a list that does not end at --seq-len');
   t.throws(() => checkBuckets([16, 8, 24], 24), /\[16, 8, 24\]/, 'a list that does not increase');
-  t.same(rowBuckets(8), [1, 2, 4, 8]);
-  t.same(rowBuckets(3), [1, 2, 3]);
+  t.same(rowBuckets(32), [4, 8, 12, 16, 20, 24, 28, 32]);
+  t.same(rowBuckets(8), [1, 2, 3, 4, 5, 6, 7, 8]);
+  t.same(rowBuckets(12), [2, 4, 6, 8, 10, 12]);
   t.throws(() => parseTrainerConfig({ model: 'tiny', padding: 'tight' }), /padding: .*"fixed"\|"bucket"\|"pack".*\(got "tight"\)/s, 'an unknown padding mode names the field, the modes and the value');
 });
 
@@ -153,7 +155,7 @@ interface ParityCase {
 
 const PARITY: ParityCase[] = [
   { name: 'bert', modelType: 'bert', config: { num_hidden_layers: 1, num_attention_heads: 2, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 64 }, tokenizer: { kind: 'wordpiece', class: 'BertTokenizerFast', vocabSize: 150 }, task: 'sequence' },
-  { name: 'roberta', modelType: 'roberta', config: { num_hidden_layers: 1, num_attention_heads: 2, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 66 }, tokenizer: { kind: 'bpe', class: 'RobertaTokenizerFast', vocabSize: 150 }, task: 'sequence' },
+  { name: 'roberta', modelType: 'roberta', config: { num_hidden_layers: 1, num_attention_heads: 2, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 72 }, tokenizer: { kind: 'bpe', class: 'RobertaTokenizerFast', vocabSize: 150 }, task: 'sequence' },
   { name: 'bert token classification', modelType: 'bert', config: { num_hidden_layers: 1, num_attention_heads: 2, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 64 }, tokenizer: { kind: 'wordpiece', class: 'BertTokenizerFast', vocabSize: 150 }, task: 'token' },
 ];
 
@@ -161,7 +163,8 @@ for (const parity of PARITY) {
   t.test(`${parity.name}: fixed, bucket and pack train as PyTorch does on fully padded rows`, async (t) => {
     const work = await mkdtemp(path.join(os.tmpdir(), `pjrt-bert-padding-${parity.modelType}-`));
     const dir = path.join(work, 'model');
-    const texts = generatedTweets(160, 11);
+    // tweets cut to 2..13 words, so lengths vary and rows have padding to save
+    const texts = generatedTweets(160, 11).map((text, i) => text.split(' ').slice(0, 2 + ((i * 7) % 12)).join(' '));
     const names = parity.task === 'token' ? TAGS : LABELS;
     await runPythonJson('family_reference.py', ['random', dir], {
       model_type: parity.modelType,
@@ -209,7 +212,7 @@ for (const parity of PARITY) {
       t.ok(worst < 1e-4, `${tag}: parameters after 20 steps within ${worst.toExponential(2)} of the distance moved (${name}; bound 1e-4)`);
       if (run.padding === 'fixed') t.equal(epoch!.paddingFraction.toFixed(6), padding.toFixed(6), 'fixed: the padding fraction is that of the data');
       else t.ok(epoch!.paddingFraction < padding - 0.1, `${tag}: padding ${(epoch!.paddingFraction * 100).toFixed(1)}% of slots, against ${(padding * 100).toFixed(1)}% fixed`);
-      t.ok(epoch!.programsCompiled >= 1 && epoch!.programsCompiled <= (run.padding === 'fixed' ? 1 : 4), `${tag}: ${epoch!.programsCompiled} program(s) compiled`);
+      t.ok(epoch!.programsCompiled >= 1 && epoch!.programsCompiled <= (run.padding === 'fixed' ? 1 : 8), `${tag}: ${epoch!.programsCompiled} program(s) compiled`);
     }
 
     // prediction: the same logits in every mode, and transformers' on the full rows

@@ -16,7 +16,7 @@ import { type EngineOutput, type RunOptions, type SequenceOutput, type ServeEngi
 import { ModelEngine, type ModelEncoded, bucketSizes, defaultBatchBuckets } from '../lib/serve/model-engine.js';
 import { softmax, sigmoid } from '../lib/serve/responses.js';
 import { putParams, disposeAll } from '../lib/train/model-state.js';
-import { bucketFor, defaultBuckets } from '../lib/train/padding.js';
+import { bucketFor, powerOfTwoBuckets } from '../lib/train/padding.js';
 import { Predictor } from '../lib/train/predictor.js';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
 import { type Tensor, jit } from '../lib/trace/index.js';
@@ -79,9 +79,9 @@ t.test('the bucket sizes', async (t) => {
   t.same(defaultBatchBuckets(32), [1, 4, 16, 32]);
   t.same(defaultBatchBuckets(100), [1, 4, 16, 32, 64, 100]);
   t.same(defaultBatchBuckets(1), [1]);
-  t.same(defaultBuckets(128), [16, 32, 64, 128]);
-  t.same(defaultBuckets(24), [16, 24]);
-  t.same(defaultBuckets(10), [10]);
+  t.same(powerOfTwoBuckets(128), [16, 32, 64, 128]);
+  t.same(powerOfTwoBuckets(24), [16, 24]);
+  t.same(powerOfTwoBuckets(10), [10]);
   t.same(bucketSizes([8, 2, 8], 16, 1, 'batch bucket', defaultBatchBuckets), [2, 8, 16], 'sorted, deduplicated, the maximum added');
   t.throws(() => bucketSizes([0], 16, 1, 'batch bucket', defaultBatchBuckets), /batch bucket 0 must be an integer from 1 to 16/);
   t.throws(() => bucketSizes([32], 16, 1, 'batch bucket', defaultBatchBuckets), /batch bucket 32 must be an integer from 1 to 16/);

@@ -38,7 +38,7 @@ import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loa
 import { type DeviceArray, type Executable, Runtime, compileCacheDir } from '../runtime/index.js';
 import { type Tensor, type TensorSpec, trace } from '../trace/index.js';
 import { disposeAll, putParams } from '../train/model-state.js';
-import { bucketFor, defaultBuckets } from '../train/padding.js';
+import { bucketFor, powerOfTwoBuckets } from '../train/padding.js';
 import { taskOfModel } from '../train/tasks.js';
 import type { EncodedInput, EngineInfo, EngineOutput, RunOptions, ServeEngine, ServeInput, ServeTask, TokenOutput } from './engine.js';
 
@@ -63,7 +63,7 @@ export interface ModelEngineOptions {
   readonly maxBatchSize?: number;
   /** Batch sizes to compile (default {@link defaultBatchBuckets}); `maxBatchSize` is added when missing. */
   readonly batchBuckets?: readonly number[];
-  /** Sequence lengths to compile (default {@link defaultBuckets}); `seqLen` is added when missing. */
+  /** Sequence lengths to compile (default {@link powerOfTwoBuckets}); `seqLen` is added when missing. */
   readonly lengthBuckets?: readonly number[];
   /** `f32` (default) or `bf16` matmuls and activations (f32 weights). */
   readonly precision?: 'f32' | 'bf16';
@@ -181,7 +181,7 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     }
     const buckets: Buckets = {
       batch: bucketSizes(options.batchBuckets, maxBatchSize, 1, 'batch bucket', defaultBatchBuckets),
-      length: bucketSizes(options.lengthBuckets, choice.seqLen, fewest, 'length bucket', defaultBuckets),
+      length: bucketSizes(options.lengthBuckets, choice.seqLen, fewest, 'length bucket', powerOfTwoBuckets),
     };
     const ownsRuntime = options.runtime === undefined;
     const runtime =

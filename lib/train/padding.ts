@@ -9,7 +9,7 @@
  *   `--seq-len` tokens: `segmentIds` (1, 2, ... per example in a row, 0 for padding) make
  *   attention block-diagonal, `positionIds` restart at each example, `exampleStarts` (flat
  *   index row * S + offset) tell sequence heads where each example's first token is. The row
- *   count is the smallest of a few buckets (m/8, m/4, m/2, m) that holds every micro-batch of
+ *   count is the smallest of a few buckets (multiples of m/8) that holds every micro-batch of
  *   the call on every replica, so every replica's shard has one shape and the programs stay few.
  *   An example is never split across rows: longer than a row, it was already truncated to it.
  *
@@ -27,8 +27,20 @@ export function isPaddingMode(value: string): value is PaddingMode {
   return (PADDING_MODES as readonly string[]).includes(value);
 }
 
-/** The sequence-length buckets for `seqLen`: powers of two from 16 below it, then `seqLen`. Sync. */
+/**
+ * The training sequence-length buckets for `seqLen`: 16, 32, 48, 64, then steps of half the
+ * last (96, 128, 192, 256, 384, 512, ...) below it, then `seqLen`: at most a third of a bucket
+ * is padding beyond the longest row, and a program is compiled only for the buckets used. Sync.
+ */
 export function defaultBuckets(seqLen: number): number[] {
+  const buckets: number[] = [];
+  for (let length = 16; length < seqLen; length = length < 64 ? length + 16 : length + length / 2) buckets.push(length);
+  buckets.push(seqLen);
+  return buckets;
+}
+
+/** Powers of two from 16 below `seqLen`, then `seqLen`: fewer buckets, for serving's warm-up of every one. Sync. */
+export function powerOfTwoBuckets(seqLen: number): number[] {
   const buckets: number[] = [];
   for (let length = 16; length < seqLen; length *= 2) buckets.push(length);
   buckets.push(seqLen);
@@ -46,9 +58,16 @@ export function checkBuckets(buckets: readonly number[], seqLen: number): void {
   }
 }
 
-/** The row-count buckets of `rows` example slots: m/8, m/4, m/2, m (rounded up, distinct). Sync. */
+/**
+ * The row-count buckets of `rows` example slots: the multiples of ceil(m/8) below m, then m
+ * (for m = 32: 4, 8, 12, ..., 32). Only the counts a run needs are compiled. Sync.
+ */
 export function rowBuckets(rows: number): number[] {
-  return [...new Set([Math.ceil(rows / 8), Math.ceil(rows / 4), Math.ceil(rows / 2), rows])].filter((count) => count >= 1);
+  const step = Math.ceil(rows / 8);
+  const buckets: number[] = [];
+  for (let count = step; count < rows; count += step) buckets.push(count);
+  buckets.push(rows);
+  return buckets;
 }
 
 /** The smallest bucket that holds `value` (the last one when none does). Sync. */
