@@ -78,10 +78,12 @@ t.test("a process's wall time and peak RSS, measured from outside (GNU time, els
   const ways = [...(existsSync(GNU_TIME) ? [false] : []), true];
   for (const noGnuTime of ways) {
     const lines: string[] = [];
-    const run = await measureProcess(process.execPath, ['-e', `${script} console.error('to stderr');`], { noGnuTime, log: (line) => lines.push(line) });
+    const outLines: string[] = [];
+    const run = await measureProcess(process.execPath, ['-e', `${script} console.error('to stderr');`], { noGnuTime, log: (line) => lines.push(line), onStdoutLine: (line) => outLines.push(line) });
     t.equal(run.code, 3, 'the exit status is the child\'s');
     t.equal(run.stdout, '1\n');
     t.same(lines, ['to stderr']);
+    t.same(outLines, ['1'], 'stdout lines as they come');
     t.ok(run.seconds >= 0.3, `${run.seconds} s covers the child's 0.3 s wait`);
     t.equal(run.rssSource, noGnuTime ? 'proc-polling' : 'gnu-time');
     t.ok(run.peakRssMb! >= 160 && run.peakRssMb! < 1000, `${run.rssSource}: peak ${run.peakRssMb} MiB holds the 160 MiB buffer`);

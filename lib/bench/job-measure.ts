@@ -40,6 +40,8 @@ export interface MeasureOptions {
   env?: NodeJS.ProcessEnv;
   /** Each stderr line of the child, as it comes. */
   log?: (line: string) => void;
+  /** Each stdout line of the child, as it comes (stdout is also returned whole). */
+  onStdoutLine?: (line: string) => void;
   /** Force the /proc polling path even where GNU time exists (tests). */
   noGnuTime?: boolean;
 }
@@ -76,7 +78,14 @@ export async function measureProcess(command: string, args: readonly string[], o
   const out: Buffer[] = [];
   const errLines: string[] = [];
   let partial = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  let outPartial = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out.push(chunk);
+    if (!options.onStdoutLine) return;
+    const lines = (outPartial + chunk.toString('utf8')).split('\n');
+    outPartial = lines.pop()!;
+    for (const line of lines) options.onStdoutLine(line);
+  });
   child.stderr.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop()!;

@@ -169,6 +169,18 @@ export function parseTrainOutput(stdout: string, stderr: readonly string[]): Tra
   };
 }
 
+/** Logs a `train --progress json` step or epoch line briefly (other lines are left out). Sync; never throws. */
+function progressLine(line: string, log: (line: string) => void): void {
+  if (!line.startsWith('{')) return;
+  try {
+    const event = JSON.parse(line) as { event?: string; epoch?: number; step?: number; stepsPerEpoch?: number; loss?: number; val_accuracy?: number };
+    if (event.event === 'step') log(`  epoch ${event.epoch} step ${event.step}/${event.stepsPerEpoch} loss ${event.loss?.toFixed(4)}`);
+    else if (event.event === 'epoch') log(`  epoch ${event.epoch} done: loss ${event.loss?.toFixed(4)}, validation accuracy ${event.val_accuracy?.toFixed(4) ?? '-'}`);
+  } catch {
+    // not a progress line
+  }
+}
+
 /** The last stderr lines of a failed process, for a row's reason. */
 const tail = (lines: readonly string[]) => lines.filter((line) => line.trim()).slice(-4).join(' | ').slice(0, 600);
 
@@ -183,7 +195,7 @@ async function runOurs(mode: PaddingMode, paddingFlag: boolean, setup: JobSetup,
     '--out', out, '--progress', 'json', ...(paddingFlag ? ['--padding', mode] : []),
   ];
   options.log(`ours --padding ${mode}: pjrt-bert train (a fresh process, empty compile cache)`);
-  const run = await measureProcess(process.execPath, args, { env: { PJRT_BERT_CACHE: cache }, log: (line) => options.log(`  ${line}`) });
+  const run = await measureProcess(process.execPath, args, { env: { PJRT_BERT_CACHE: cache }, log: (line) => options.log(`  ${line}`), onStdoutLine: (line) => progressLine(line, options.log) });
   if (run.code !== 0) return emptyRow(mode, 'failed', `pjrt-bert train exited ${run.signal ?? run.code}: ${tail(run.stderr)}`);
   if (!existsSync(path.join(out, 'model.safetensors'))) return emptyRow(mode, 'failed', `pjrt-bert train exited 0 but saved no model in ${out}`);
   const parsed = parseTrainOutput(run.stdout, run.stderr);
