@@ -37,6 +37,8 @@ t.test('bad flags are usage errors (exit 2) naming the flag', async (t) => {
     [['--runs', 'fixed,fast'], /--runs takes a comma-separated list of fixed, bucket, pack, hf; got 'fixed,fast'/],
     [['--model', 'huge'], /--model must be a preset \(tiny, mini, base\), got 'huge'/],
     [['--seq-len', '1024'], /--seq-len must be in 2\.\.512/],
+    [['--lr', '0'], /--lr must be a positive number, got '0'/],
+    [['--validation-split', '1'], /--validation-split must be a fraction in \(0, 1\), got '1'/],
     [['--bogus'], /Unknown option '--bogus'/],
   ] as const) {
     const run = spawnSync(process.execPath, [cli, 'bench', '--job', ...args], { encoding: 'utf8' });
@@ -65,9 +67,9 @@ t.test("train's output: validation from the last epoch, programs and compile tim
     JSON.stringify({ event: 'epoch', epoch: 2, val_accuracy: 0.625, val_loss: 0.9, compileSeconds: 0 }),
   ].join('\n');
   const stderr = ['trained 2 epoch(s) in this run', 'programs: 3 compiled, 0 loaded from the compile cache', 'time: compile 4.5 s, training 10.0 s, validation 1.0 s'];
-  t.same(parseTrainOutput(stdout, stderr), { epochs: 2, valAccuracy: 0.625, valLoss: 0.9, paddingFraction: null, programsCompiled: 3, compileSeconds: 4.5 });
+  t.same(parseTrainOutput(stdout, stderr), { epochs: 2, valAccuracy: 0.625, valLoss: 0.9, paddingFraction: null, programsCompiled: 3, compileSeconds: 4.5, loopSeconds: 11 });
   const reported = JSON.stringify({ event: 'epoch', epoch: 1, val_accuracy: 0.5, paddingFraction: 0.125, programsCompiled: 4 });
-  t.match(parseTrainOutput(reported, []), { paddingFraction: 0.125, programsCompiled: 4, compileSeconds: null });
+  t.match(parseTrainOutput(reported, []), { paddingFraction: 0.125, programsCompiled: 4, compileSeconds: null, loopSeconds: null });
   t.match(parseTrainOutput(JSON.stringify({ event: 'epoch', padding_fraction: 0.25 }), []), { paddingFraction: 0.25 });
   t.match(parseTrainOutput('', ['epoch 1: padding 37.5% of the tokens']), { epochs: 0, valAccuracy: null, paddingFraction: 0.375 });
 });
@@ -93,7 +95,7 @@ t.test("a process's wall time and peak RSS, measured from outside (GNU time, els
 
 const row = (over: Partial<JobRow>): JobRow => ({
   run: 'fixed', status: 'measured', reason: null, seconds: 42.25, process_s: 42.25, val_accuracy: 0.6402, val_loss: 0.9, padding_fraction: 0.773,
-  padding_source: 'computed', programs_compiled: 3, compile_s: 5.5, peak_rss_mb: 1400, rss_source: 'gnu-time', ...over,
+  padding_source: 'computed', programs_compiled: 3, compile_s: 5.5, loop_s: 30.25, peak_rss_mb: 1400, rss_source: 'gnu-time', ...over,
 });
 
 t.test('the table and the Markdown record show every row, the reasons and the settings', async (t) => {
@@ -104,20 +106,20 @@ t.test('the table and the Markdown record show every row, the reasons and the se
     vocab_size: 19315, tokens_mean: 29, tokens_p90: 39, tokens_max: 63, truncated_examples: 0, device: 'AMD EPYC (2 cores)', load_average_start: 3.5,
     load_average_end: 4, plugin: 'cpu', threads: 2, versions: { pjrt_bert: '0.1.0', torch: '2.15.0' }, date: '2026-11-30T12:00:00.000Z',
     not_measured: { bucket: notMeasured, pack: notMeasured }, errors: {},
-    rows: [row({}), row({ run: 'bucket', status: 'not measured', reason: notMeasured, seconds: null, val_accuracy: null, val_loss: null, padding_fraction: null, padding_source: null, programs_compiled: null, compile_s: null, peak_rss_mb: null }),
-      row({ run: 'hf', seconds: 21, process_s: 27.5, val_accuracy: 0.6341, padding_fraction: 0.35, programs_compiled: null, compile_s: null, peak_rss_mb: 1600 })],
+    rows: [row({}), row({ run: 'bucket', status: 'not measured', reason: notMeasured, seconds: null, val_accuracy: null, val_loss: null, padding_fraction: null, padding_source: null, programs_compiled: null, compile_s: null, loop_s: null, peak_rss_mb: null }),
+      row({ run: 'hf', seconds: 21, process_s: 27.5, val_accuracy: 0.6341, padding_fraction: 0.35, programs_compiled: null, compile_s: null, loop_s: 15, peak_rss_mb: 1600 })],
   } as unknown as JobSummary;
   const table = formatJobTable(job);
   t.match(table, /^job: mini on GRGE_sentiment\.csv \(1312 training \/ 328 validation rows, the last 20%\), 1 epoch\(s\), seq len 128, global batch 32, AdamW lr 0\.0001/);
   t.match(table, /vocabulary: 19315 WordPiece entries .* mean 29\.0, 90th percentile 39, max 63/);
-  t.match(table, /^ours --padding fixed\s+42\.3\s+2\.01x\s+0\.6402\s+0\.9000\s+77\.3%\*\s+3\s+5\.5\s+1400$/m);
-  t.match(table, /^ours --padding bucket\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+-$/m);
-  t.match(table, /^HF Trainer\s+21\.0\s+1\.00x\s+0\.6341\s+0\.9000\s+35\.0%\*\s+-\s+-\s+1600$/m);
+  t.match(table, /^ours --padding fixed\s+42\.3\s+2\.01x\s+0\.6402\s+0\.9000\s+77\.3%\*\s+3\s+5\.5\s+30\.3\s+1400$/m);
+  t.match(table, /^ours --padding bucket\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+-$/m);
+  t.match(table, /^HF Trainer\s+21\.0\s+1\.00x\s+0\.6341\s+0\.9000\s+35\.0%\*\s+-\s+-\s+15\.0\s+1600$/m);
   t.match(table, `ours --padding bucket: not measured: ${notMeasured}`);
   t.match(table, /after 4\.5 s of Python imports \(whole process 27\.5 s\)/);
   const markdown = formatJobMarkdown(job, 'Command: `x`.');
   t.match(markdown, /^### 2026-11-30: `pjrt-bert bench --job`, mini on GRGE_sentiment\.csv, AMD EPYC \(2 cores\)$/m);
-  t.match(markdown, /^\| ours --padding fixed \| 42\.3 \| 2\.01x \| 0\.6402 \| 0\.9000 \| 77\.3%\* \| 3 \| 5\.5 \| 1400 \|$/m);
+  t.match(markdown, /^\| ours --padding fixed \| 42\.3 \| 2\.01x \| 0\.6402 \| 0\.9000 \| 77\.3%\* \| 3 \| 5\.5 \| 30\.3 \| 1400 \|$/m);
   t.match(markdown, /^Command: `x`\.$/m);
 });
 
@@ -147,6 +149,7 @@ t.test('a whole job on a generated CSV: ours and the Hugging Face Trainer, the J
   t.equal(job.hf_train_tokens, job.train_tokens, 'both sides tokenize the training rows to the same number of tokens');
   t.ok(Math.abs(job.padding_fraction_fixed! - (1 - job.train_tokens / (80 * 16))) < 1e-12, 'fixed padding: all but the real tokens of 80 rows x 16');
   t.ok(job.padding_fraction_hf! >= 0 && job.padding_fraction_hf! < job.padding_fraction_fixed!, `dynamic padding (${job.padding_fraction_hf}) pads less than fixed (${job.padding_fraction_fixed})`);
+  for (const r of job.rows.filter((r) => r.status === 'measured')) t.ok(r.loop_s! > 0 && r.loop_s! < r.seconds!, `${r.run}: the training loop (${r.loop_s} s) is part of the job (${r.seconds} s)`);
   t.ok(job.programs_compiled_fixed! >= 1, `programs compiled: ${job.programs_compiled_fixed}`);
   for (const mode of ['bucket', 'pack'] as const) {
     const measured = job.padding_modes.includes(mode);

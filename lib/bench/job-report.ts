@@ -165,12 +165,13 @@ const COLUMNS: [string, (row: JobRow, job: JobSummary) => string][] = [
   ['padding', (row) => `${pct(row.padding_fraction)}${row.padding_source === 'computed' ? '*' : ''}`],
   ['programs', (row) => (row.programs_compiled === null ? '-' : `${row.programs_compiled}`)],
   ['compile s', (row) => num(row.compile_s, 1)],
+  ['train+val s', (row) => num(row.loop_s, 1)],
   ['peak RSS MiB', (row) => num(row.peak_rss_mb, 0)],
 ];
 
 function header(job: JobSummary): string[] {
   return [
-    `job: ${job.model} on ${job.data} (${job.train_examples} training / ${job.validation_examples} validation rows, the last ${job.validation_split * 100}%), ` +
+    `job: ${job.model} on ${job.data} (${job.train_examples} training / ${job.validation_examples} validation rows, the last ${Number((job.validation_split * 100).toFixed(2))}%), ` +
       `${job.epochs} epoch(s), seq len ${job.seqLen}, global batch ${job.batchSize}, AdamW lr ${job.learning_rate} (warm-up ${job.warmup_steps} steps, linear decay, ` +
       `weight decay ${job.weight_decay}, clip ${job.clip_norm}), seed ${job.seed}`,
     `vocabulary: ${job.vocab_size} WordPiece entries trained on the data; tokens per training row: mean ${job.tokens_mean.toFixed(1)}, ` +
@@ -186,6 +187,7 @@ function notes(job: JobSummary): string[] {
     ...Object.entries(job.errors).map(([run, reason]) => `${LABELS[run as JobRunName]}: failed: ${reason}`),
     `wall s: ours = the whole pjrt-bert train process, empty compile cache; HF Trainer = reading the table to the saved model, ` +
       `${job.threads} torch threads${job.hf_import_s !== null ? `, after ${job.hf_import_s.toFixed(1)} s of Python imports (whole process ${num(job.hf_process_s, 1)} s)` : ''}. ` +
+      `train+val s: the training loop and its validation inside the run (ours: train's summary; HF: Trainer.train). ` +
       `padding: share of the training tokens that are padding (* computed from the tokenized rows and the batches, not reported by the run itself; HF pads each batch to its longest row).`,
   ];
 }

@@ -75,6 +75,8 @@ export interface JobRow {
   programs_compiled: number | null;
   /** Tracing and compiling inside the run, seconds (ours). */
   compile_s: number | null;
+  /** The training loop with its validation, seconds (ours: train's summary line; HF: `Trainer.train`, evaluation included). */
+  loop_s: number | null;
   peak_rss_mb: number | null;
   rss_source: RssSource | null;
 }
@@ -96,7 +98,7 @@ export interface JobRun {
 
 const emptyRow = (run: JobRunName, status: JobRow['status'], reason: string | null): JobRow => ({
   run, status, reason, seconds: null, process_s: null, val_accuracy: null, val_loss: null, padding_fraction: null,
-  padding_source: null, programs_compiled: null, compile_s: null, peak_rss_mb: null, rss_source: null,
+  padding_source: null, programs_compiled: null, compile_s: null, loop_s: null, peak_rss_mb: null, rss_source: null,
 });
 
 const cliPath = () => path.join(packageRoot(), 'bin', 'pjrt-bert.js');
@@ -135,6 +137,8 @@ export interface TrainOutput {
   paddingFraction: number | null;
   programsCompiled: number | null;
   compileSeconds: number | null;
+  /** Training plus validation time of the run, from its summary line. */
+  loopSeconds: number | null;
 }
 
 /**
@@ -157,6 +161,7 @@ export function parseTrainOutput(stdout: string, stderr: readonly string[]): Tra
   const text = stderr.join('\n');
   const programs = /programs: (\d+) compiled/.exec(text);
   const compile = /time: compile ([\d.]+) s/.exec(text);
+  const loop = /training ([\d.]+) s, validation ([\d.]+) s/.exec(text);
   const padding = /padding(?: fraction)?[: ]+([\d.]+)\s*%/i.exec(text);
   const reportedPadding = numberNamed(last, ['paddingfraction', 'padfraction', 'padding']);
   return {
@@ -166,6 +171,7 @@ export function parseTrainOutput(stdout: string, stderr: readonly string[]): Tra
     paddingFraction: reportedPadding ?? (padding ? Number(padding[1]) / 100 : null),
     programsCompiled: programs ? Number(programs[1]) : (numberNamed(last, ['programscompiled', 'compiledprograms']) ?? null),
     compileSeconds: compile ? Number(compile[1]) : (numberNamed(last, ['compileseconds']) ?? null),
+    loopSeconds: loop ? Number(loop[1]) + Number(loop[2]) : null,
   };
 }
 
@@ -210,6 +216,7 @@ async function runOurs(mode: PaddingMode, paddingFlag: boolean, setup: JobSetup,
     padding_source: computed ? 'computed' : parsed.paddingFraction === null ? null : 'reported',
     programs_compiled: parsed.programsCompiled,
     compile_s: parsed.compileSeconds,
+    loop_s: parsed.loopSeconds,
     peak_rss_mb: run.peakRssMb,
     rss_source: run.rssSource,
   };
@@ -220,6 +227,7 @@ interface HfResult {
   versions: Record<string, string>;
   seconds: number;
   import_s: number;
+  train_s: number;
   val_accuracy: number;
   val_loss: number;
   padding_fraction: number | null;
@@ -254,6 +262,7 @@ async function runHf(python: string, setup: JobSetup, options: JobOptions): Prom
     val_loss: result.val_loss,
     padding_fraction: result.padding_fraction,
     padding_source: result.padding_fraction === null ? null : 'computed',
+    loop_s: result.train_s,
     peak_rss_mb: run.peakRssMb ?? result.peak_rss_mb,
     rss_source: run.peakRssMb !== null ? run.rssSource : 'none',
   };

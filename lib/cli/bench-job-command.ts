@@ -74,10 +74,10 @@ const FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-/** A number flag within [min, max) (or up to max when `inclusive`). Sync; throws UsageError naming the flag. */
-function numberFlag(value: string, flag: string, min: number, max = Infinity): number {
+/** A number flag that passes `ok` (described by `allowed`). Sync; throws UsageError naming the flag. */
+function numberFlag(value: string, flag: string, ok: (n: number) => boolean, allowed: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n >= max) throw new UsageError(`${flag} must be a number in [${min}, ${max}), got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UsageError(`${flag} must be ${allowed}, got '${value}'`);
   return n;
 }
 
@@ -111,34 +111,32 @@ export async function runBenchJobCommand(argv: string[]): Promise<number> {
   if (!isBertPreset(preset)) throw new UsageError(`--model must be a preset (tiny, mini, base), got '${preset}'`);
   const seqLen = positiveInt(values['seq-len'] as string, '--seq-len')!;
   if (seqLen < 2 || seqLen > 512) throw new UsageError(`--seq-len must be in 2..512 (BERT's position embeddings), got ${seqLen}`);
-  const runs = parseJobRuns(values.runs as string);
+  // every flag is checked before anything is looked up or created
+  const settings = {
+    textColumn: values['text-column'] as string,
+    labelColumn: values['label-column'] as string,
+    preset,
+    vocabSize: positiveInt(values['vocab-size'] as string, '--vocab-size')!,
+    ...(values['vocab-texts'] ? { vocabTexts: (values['vocab-texts'] as string).split(',').map((item) => item.trim()).filter(Boolean) } : {}),
+    epochs: positiveInt(values.epochs as string, '--epochs')!,
+    seqLen,
+    batchSize: positiveInt(values['batch-size'] as string, '--batch-size')!,
+    validationSplit: numberFlag(values['validation-split'] as string, '--validation-split', (n) => n > 0 && n < 1, 'a fraction in (0, 1)'),
+    learningRate: numberFlag(values.lr as string, '--lr', (n) => n > 0, 'a positive number'),
+    weightDecay: numberFlag(values['weight-decay'] as string, '--weight-decay', (n) => n >= 0, 'a non-negative number'),
+    warmupSteps: countFlag(values['warmup-steps'] as string, '--warmup-steps'),
+    clipNorm: numberFlag(values['clip-norm'] as string, '--clip-norm', (n) => n >= 0, 'a non-negative number (0: no clipping)'),
+    seed: countFlag(values.seed as string, '--seed'),
+    runs: parseJobRuns(values.runs as string),
+    plugin: values.plugin as string,
+    threads: positiveInt(values.threads as string | undefined, '--threads') ?? os.availableParallelism(),
+    ...(values.python ? { python: values.python as string } : {}),
+  };
   const dataFile = resolveJobData(values.data as string | undefined);
   const log = (line: string) => process.stderr.write(`[bench --job] ${line}\n`);
   const workDir = (values['work-dir'] as string | undefined) ?? (await mkdtemp(path.join(os.tmpdir(), 'pjrt-bert-job-')));
   try {
-    const run = await runJob({
-      dataFile,
-      textColumn: values['text-column'] as string,
-      labelColumn: values['label-column'] as string,
-      preset,
-      vocabSize: positiveInt(values['vocab-size'] as string, '--vocab-size')!,
-      ...(values['vocab-texts'] ? { vocabTexts: (values['vocab-texts'] as string).split(',').map((item) => item.trim()).filter(Boolean) } : {}),
-      epochs: positiveInt(values.epochs as string, '--epochs')!,
-      seqLen,
-      batchSize: positiveInt(values['batch-size'] as string, '--batch-size')!,
-      validationSplit: numberFlag(values['validation-split'] as string, '--validation-split', 0, 1),
-      learningRate: numberFlag(values.lr as string, '--lr', Number.MIN_VALUE),
-      weightDecay: numberFlag(values['weight-decay'] as string, '--weight-decay', 0),
-      warmupSteps: countFlag(values['warmup-steps'] as string, '--warmup-steps'),
-      clipNorm: numberFlag(values['clip-norm'] as string, '--clip-norm', 0),
-      seed: countFlag(values.seed as string, '--seed'),
-      runs,
-      plugin: values.plugin as string,
-      threads: positiveInt(values.threads as string | undefined, '--threads') ?? os.availableParallelism(),
-      ...(values.python ? { python: values.python as string } : {}),
-      workDir,
-      log,
-    });
+    const run = await runJob({ ...settings, dataFile, workDir, log });
     const job = jobSummary(run);
     if (values.record) {
       const command = argv.filter((arg, i) => arg !== '--record' && argv[i - 1] !== '--record').join(' ');
