@@ -146,6 +146,7 @@ t.test('a whole job on a generated CSV: ours and the Hugging Face Trainer, the J
     const correct = job[key]! * job.validation_examples;
     t.ok(Math.abs(correct - Math.round(correct)) < 1e-9 && correct >= 0 && correct <= 20, `${key} = ${job[key]} counts the 20 validation rows`);
   }
+  t.equal(job.hf_order_followed, true, "the Trainer's dataloader drew the rows in our trainer's order");
   t.equal(job.hf_train_tokens, job.train_tokens, 'both sides tokenize the training rows to the same number of tokens');
   t.ok(Math.abs(job.padding_fraction_fixed! - (1 - job.train_tokens / (80 * 16))) < 1e-12, 'fixed padding: all but the real tokens of 80 rows x 16');
   t.ok(job.padding_fraction_hf! >= 0 && job.padding_fraction_hf! < job.padding_fraction_fixed!, `dynamic padding (${job.padding_fraction_hf}) pads less than fixed (${job.padding_fraction_fixed})`);

@@ -141,6 +141,8 @@ def main() -> None:
         if not orders or any(sorted(order) != list(range(cut)) for order in orders):
             raise BenchError(f"{args.order} must hold, per epoch, a permutation of the {cut} training rows")
 
+    followed: list[int] = []  # the epochs whose order the Trainer's dataloader drew
+
     class OrderSampler(torch.utils.data.Sampler):
         """Visits epoch e's rows in orders[e] (set_epoch when the Trainer calls it, else a count of passes)."""
 
@@ -157,6 +159,7 @@ def main() -> None:
         def __iter__(self):
             epoch = self.epoch if self.epoch is not None else self.passes
             self.passes += 1
+            followed.append(epoch)
             return iter(orders[epoch % len(orders)])
 
     class JobTrainer(Trainer):
@@ -231,6 +234,8 @@ def main() -> None:
         # dynamic padding: 1 - real tokens / tokens of the padded batches (exact when --order is given)
         "padding_fraction": (1 - real / padded) if batches else None,
         "mean_padded_length": padded / sum(len(batch) for batch in batches) if batches else None,
+        # true when the Trainer drew every epoch's rows from --order (its own sampler otherwise)
+        "order_followed": orders is not None and sorted(set(followed)) == list(range(args.epochs)),
         "threads": args.threads,
         "peak_rss_mb": peak_host_mb(),
     }

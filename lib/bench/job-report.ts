@@ -56,6 +56,8 @@ export interface JobSummary {
   /** Real training tokens after truncation, ours and the Trainer's tokenizer (equal when both tokenize alike). */
   train_tokens: number;
   hf_train_tokens: number | null;
+  /** The Trainer visited the training rows in our trainer's order (same batches on both sides). */
+  hf_order_followed: boolean | null;
   learning_rate: number;
   weight_decay: number;
   warmup_steps: number;
@@ -128,6 +130,7 @@ export function jobSummary(run: JobRun): JobSummary {
     truncated_examples: setup.stats.truncated,
     train_tokens: setup.stats.tokens,
     hf_train_tokens: run.hfTrainTokens,
+    hf_order_followed: run.hfOrderFollowed,
     learning_rate: options.learningRate,
     weight_decay: options.weightDecay,
     warmup_steps: options.warmupSteps,

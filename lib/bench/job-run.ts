@@ -92,6 +92,8 @@ export interface JobRun {
   hfImportS: number | null;
   /** Real training tokens after truncation under the Trainer's tokenizer (ours: `setup.stats.tokens`). */
   hfTrainTokens: number | null;
+  /** Whether the Trainer drew every epoch's rows in our order. */
+  hfOrderFollowed: boolean | null;
   loadAverage: { start: number[]; end: number[] };
   date: string;
 }
@@ -232,6 +234,7 @@ interface HfResult {
   val_loss: number;
   padding_fraction: number | null;
   train_tokens: number;
+  order_followed: boolean;
   peak_rss_mb: number;
 }
 
@@ -291,6 +294,7 @@ export async function runJob(options: JobOptions): Promise<JobRun> {
   const rows: JobRow[] = [];
   let hfImportS: number | null = null;
   let hfTrainTokens: number | null = null;
+  let hfOrderFollowed: boolean | null = null;
   for (const run of options.runs) {
     if (run === 'hf') {
       const { row, result } = await runHf(python, setup, options);
@@ -299,6 +303,7 @@ export async function runJob(options: JobOptions): Promise<JobRun> {
         Object.assign(versions, result.versions);
         hfImportS = result.import_s;
         hfTrainTokens = result.train_tokens;
+        hfOrderFollowed = result.order_followed;
       }
     } else if (run !== 'fixed' && !paddingModes.includes(run)) {
       const reason = paddingModes.length === 0 ? `this build's pjrt-bert train has no --padding flag (fixed padding only)` : `pjrt-bert train --help lists --padding ${paddingModes.join('|')}, not ${run}`;
@@ -311,5 +316,5 @@ export async function runJob(options: JobOptions): Promise<JobRun> {
     if (last.status === 'failed') log(`${run}: failed: ${last.reason}`);
   }
   const { log: _log, workDir: _workDir, ...settings } = options;
-  return { options: settings, setup, rows, paddingModes, versions, hfImportS, hfTrainTokens, loadAverage: { start, end: os.loadavg() }, date: new Date().toISOString() };
+  return { options: settings, setup, rows, paddingModes, versions, hfImportS, hfTrainTokens, hfOrderFollowed, loadAverage: { start, end: os.loadavg() }, date: new Date().toISOString() };
 }
