@@ -7,9 +7,11 @@ import { appendFileSync } from 'node:fs';
 import { BENCH_CONFIG_NAMES, benchModel, type BenchModel } from '../bench/bench-models.js';
 import { formatBenchMarkdown, formatBenchTable } from '../bench/bench-report.js';
 import { runBench, type BenchFramework } from '../bench/bench-run.js';
+import { runBenchJobCommand } from './bench-job-command.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 
 const BENCH_HELP = `usage: pjrt-bert bench [--json] [--configs mini] [--plugin cpu|cuda|tpu|PATH] [options]
+       pjrt-bert bench --job [--json] [options]   (the whole fine-tuning job: bench --job --help)
 
 Times one BERT classifier train step (forward, backward, Adam; dropout on) with pjrt-bert,
 with PyTorch eager (transformers BertForSequenceClassification + torch.optim.Adam) and with a
@@ -79,8 +81,9 @@ export function benchModelsFromFlags(values: Record<string, string | boolean | u
   );
 }
 
-/** `pjrt-bert bench`. Async; returns the exit code (1 when any framework failed on a model). */
+/** `pjrt-bert bench` (`--job`: see runBenchJobCommand). Async; returns the exit code (1 when any framework failed on a model). */
 export async function runBenchCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--job')) return runBenchJobCommand(argv);
   const parsed = parseFlags(argv, FLAGS, BENCH_HELP);
   if (!parsed) return 0;
   const { values } = parsed;
