@@ -185,8 +185,11 @@ export class Trainer implements Disposable {
     state.spec = { ...state.spec, config: { ...state.spec.config, problemType: this.task.problemType } };
     const rate = this.config.dropout;
     if (rate !== undefined) {
-      const c = state.spec.config;
-      state.spec = { ...state.spec, config: { ...c, hiddenDropoutProb: rate, attentionProbsDropoutProb: rate, classifierDropout: rate } };
+      // every dropout rate of the family's config (hidden, attention, classifier, and the
+      // family's own, such as ModernBERT's mlpDropout)
+      const c = state.spec.config as unknown as Record<string, unknown>;
+      const rates = Object.keys(c).filter((key) => /Dropout(Prob)?$/.test(key) && (typeof c[key] === 'number' || c[key] === null));
+      state.spec = { ...state.spec, config: { ...state.spec.config, ...Object.fromEntries(rates.map((key) => [key, rate])) } };
     }
     const positions = state.spec.family.maxSequenceLength(state.spec.config);
     if (positions < this.config.seqLen) {
