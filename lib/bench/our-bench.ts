@@ -116,7 +116,7 @@ async function putSlab(runtime: Runtime, model: BenchModel, random: SeededRandom
     inputIds: await runtime.put(ids, [K, B, S]),
     attentionMask: await runtime.put(new Int32Array(K * B * S).fill(1), [K, B, S]),
     tokenTypeIds: await runtime.put(new Int32Array(K * B * S), [K, B, S]),
-    labels: await runtime.put(labels, [K, B]),
+    targets: await runtime.put(labels, [K, B, 1]),
     weights: await runtime.put(new Float32Array(K * B).fill(1), [K, B]),
     keys: await runtime.put(keys, [K, B, 2]),
     steps: await runtime.put(Int32Array.of(K), []),
