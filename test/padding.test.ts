@@ -192,7 +192,7 @@ for (const parity of PARITY) {
         : await tokenizeExamples(tokenizer, texts, SEQ_LEN, Int32Array.from(labels, (label) => LABELS.indexOf(label)));
     const lengths = exampleLengths(tokens);
     const padding = 1 - lengths.reduce((a, b) => a + b, 0) / (tokens.count * SEQ_LEN);
-    t.ok(padding > 0.3, `the data leaves ${(padding * 100).toFixed(0)}% of fixed rows as padding (so the modes differ)`);
+    t.ok(padding > 0.25, `the data leaves ${(padding * 100).toFixed(0)}% of fixed rows as padding (so the modes differ)`);
     const rows = (flat: Int32Array, width = SEQ_LEN) => Array.from({ length: tokens.count }, (_, i) => Array.from(flat.subarray(i * width, (i + 1) * width)));
     const out = path.join(work, 'torch.safetensors');
     const reference = await runPythonJson<{ losses: number[] }>('family_reference.py', ['train', dir], {
@@ -202,7 +202,12 @@ for (const parity of PARITY) {
     });
     const torch = Object.fromEntries((await readSafetensors(out)).tensors);
     const torchParams = Object.fromEntries(Object.keys(initial).map((key) => [key, { data: toFloat32(torch[key]!) }]));
-    const meanLoss = reference.losses.reduce((a, b) => a + b, 0) / reference.losses.length;
+    // our epoch loss is the mean over the loss's units (examples, or tagged tokens): weigh PyTorch's per-step means alike
+    const batch = settings.batchSize;
+    const units = reference.losses.map((_, step) =>
+      parity.task === 'token' ? Array.from(tokens.targets.subarray(step * batch * SEQ_LEN, (step + 1) * batch * SEQ_LEN)).filter((tag) => tag >= 0).length : batch,
+    );
+    const meanLoss = reference.losses.reduce((sum, loss, step) => sum + loss * units[step]!, 0) / units.reduce((a, b) => a + b, 0);
 
     for (const run of RUNS) {
       using trainer = await Trainer.create({ model: dir, ...settings, ...run, ...(parity.task === 'token' ? { task: 'token-classification' } : {}) });
