@@ -54,6 +54,12 @@ export const CPU_PLUGINS: WheelMember[] = [
     member: 'lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so',
     sha256: 'ad1309ac822b1b24d51b7f9947c7c9fa9ef5d67f390584cbc3d1fa2428fed9c2',
   },
+  {
+    project: 'fastatomstruct-xla-cpu',
+    version: '2026.6.23',
+    member: 'fastatomstruct_xla_cpu/libpjrt_cpu.so',
+    sha256: '0a0fe56ca17be9efc7b942e89e534e5e0ad4a0f1e369b66d27b62184509015b9',
+  },
 ];
 
 /** The package's own cache folder, `<package>/.cache`: install-time files (the header). Sync. */
