@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Times our BERT train step through several CPU PJRT plugin builds in one run, alternating the
 # plugins round by round (and rotating which goes first) so that load from other tenants of a
-# shared machine falls on all of them alike. PyTorch and JAX are timed once per round beside
-# them where REFERENCES lists the config, so every ratio comes from the same run.
+# shared machine falls on all of them alike. PyTorch and JAX are timed beside them in the first
+# rounds for the pairs REFERENCES lists, so every ratio comes from the same run. Each plugin runs
+# in its own `pjrt-bert bench` process, a minute or more apart: on a heavily loaded machine,
+# bench/cpu-plugins-bench.ts (steps alternating within one process) gives steadier ratios.
 #
 #   scripts/compare-cpu-plugins.sh OUT_DIR PLUGIN.so [PLUGIN.so ...]
 #
