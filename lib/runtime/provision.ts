@@ -44,7 +44,7 @@ export const PJRT_HEADER: WheelMember = {
 /**
  * CPU plugins, in order of preference. `xla-cpu-pjrt` 0.0.1 (PJRT API 0.81) stays the default:
  * it is the only build on PyPI that passes the whole parity suite. The two newer XLA builds run
- * the mini train step 20-23% faster (f32) but their parameters after 20 AdamW steps differ from
+ * the mini train step 17-25% faster (f32) but their parameters after 20 AdamW steps differ from
  * PyTorch's by 1.10e-4 (`fastatomstruct-xla-cpu`, API 0.106) and 1.19e-4 (`lammps-jax-pjrt-cpu`,
  * API 0.115) of the distance moved, against the goal of 1e-4 (test/trainer.test.ts; 0.81: 5.8e-5).
  * They are fallbacks, the faster first; see bench/RESULTS.md (2026-11-30).
