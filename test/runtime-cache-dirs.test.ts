@@ -3,7 +3,7 @@
 // two settings independent of each other.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CPU_PLUGINS, Trainer, compileCacheDir, installCacheDir, pluginCacheDir, pluginCandidates, resolvePlugin } from '../lib/index.js';
@@ -84,4 +84,21 @@ t.test('`pjrt-bert plugin where cpu` finds the plugin with PJRT_BERT_CACHE set',
   });
   t.equal(result.status, 0, result.stdout + result.stderr);
   t.match(result.stdout, new RegExp(`^cpu\\s+${installCacheDir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/registry/.*\\(PJRT API 0\\.\\d+\\)`, 'm'));
+});
+
+t.test('every pinned CPU plugin build is recognised by its file name, and the first of CPU_PLUGINS wins', async (t) => {
+  const names = CPU_PLUGINS.map((spec) => path.basename(spec.member));
+  t.equal(new Set(names).size, names.length, 'the file names tell the builds apart');
+  t.ok(CPU_PLUGINS.every((spec) => /^[0-9a-f]{64}$/.test(spec.sha256)), 'each is pinned by a sha256');
+  const dir = tmp();
+  for (const name of [...names].reverse()) writeFileSync(path.join(dir, name), '');
+  await withEnv({ PJRT_PLUGIN_PATH: dir }, () => {
+    const candidates = pluginCandidates('cpu');
+    for (const name of names) t.ok(candidates.includes(path.join(dir, name)), `${name} in a PJRT_PLUGIN_PATH folder is a candidate`);
+    t.equal(resolvePlugin('cpu'), path.join(dir, names[0]!), `with all of them there, ${CPU_PLUGINS[0]!.project} is chosen`);
+  });
+  t.ok(
+    CPU_PLUGINS.some((spec) => spec.project === 'fastatomstruct-xla-cpu' && spec.member === 'fastatomstruct_xla_cpu/libpjrt_cpu.so'),
+    'the XLA build of fastatomstruct-xla-cpu is among the pinned fallbacks (bench/RESULTS.md, 2026-11-30)',
+  );
 });

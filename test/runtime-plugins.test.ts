@@ -1,12 +1,13 @@
 // How Runtime.open treats a plugin: it recognises a CPU plugin by the platform its client
 // reports (not by the file name) and sends cpu_device_count to nothing else, it reports a plugin
-// with a newer PJRT minor version once, and it leaves process.env alone.
+// with a newer PJRT minor version once (unless it is a pinned CPU plugin that pjrt-bert
+// installed and verified), and it leaves process.env alone.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PjrtError, Runtime, Trainer, resolvePlugin } from '../lib/index.js';
+import { CPU_PLUGINS, PjrtError, Runtime, Trainer, resolvePlugin } from '../lib/index.js';
 import { testPlugin } from './helpers/runtime.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -85,4 +86,52 @@ t.test('with a plugin of another platform', async (t) => {
   t.equal(warnings[0]?.name, 'PjrtVersionWarning');
   t.match(warnings[0]?.message, `PJRT plugin ${fakePlugin} implements PJRT C API 0.${minor + 5}, newer than the 0.${minor} header`);
   t.match(warnings[0]?.message, /npm run build:native/, 'it says what to do if a call fails');
+});
+
+t.test('a pinned CPU plugin that pjrt-bert installed is not reported for its newer API', async (t) => {
+  // Copies of the fake plugin (each its own dlopen, so each reads the variables below): one where
+  // `plugin install cpu` puts the default CPU plugin, with its verified sha256 stamp, one there
+  // with a wrong stamp, one elsewhere. All three report a newer API than the header.
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-pinned-'));
+  const spec = CPU_PLUGINS[0]!;
+  const place = (dir: string, stamp: string | undefined) => {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, path.basename(spec.member));
+    copyFileSync(fakePlugin, file);
+    if (stamp !== undefined) writeFileSync(`${file}.sha256`, `${stamp}\n`);
+    return file;
+  };
+  const pinned = place(path.join(cache, 'registry', `${spec.project}-${spec.version}`), spec.sha256);
+  const saved = { ...process.env };
+  process.env.PJRT_BERT_PLUGIN_CACHE = cache;
+  process.env.FAKE_PJRT_CLIENT = '1';
+  process.env.FAKE_PJRT_MINOR = String(Runtime.headerApiVersion.minor + 7);
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => {
+    process.off('warning', onWarning);
+    for (const key of ['PJRT_BERT_PLUGIN_CACHE', 'FAKE_PJRT_CLIENT', 'FAKE_PJRT_MINOR']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  });
+
+  const rt = await Runtime.open({ plugin: pinned });
+  t.equal(rt.apiVersion.minor, Runtime.headerApiVersion.minor + 7, 'the pinned copy does report the newer API');
+  rt.dispose();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings.map((w) => w.message), [], 'no warning for the pinned, verified plugin');
+
+  const unverified = place(path.join(mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-pinned-')), 'registry', `${spec.project}-${spec.version}`), 'f'.repeat(64));
+  process.env.PJRT_BERT_PLUGIN_CACHE = path.dirname(path.dirname(path.dirname(unverified)));
+  (await Runtime.open({ plugin: unverified })).dispose();
+  const elsewhere = place(mkdtempSync(path.join(os.tmpdir(), 'pjrt-bert-unpinned-')), undefined);
+  (await Runtime.open({ plugin: elsewhere })).dispose();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(
+    warnings.map((w) => w.message.split(' implements')[0]),
+    [`PJRT plugin ${unverified}`, `PJRT plugin ${elsewhere}`],
+    'a wrong sha256 stamp, or a file outside the plugin cache, is still reported',
+  );
 });

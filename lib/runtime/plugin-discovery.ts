@@ -6,9 +6,9 @@
  * (`$PJRT_BERT_CACHE`) plays no part here.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CPU_PLUGINS, cachedMemberPath, installCacheDir, pluginCacheDir, pythonCommand } from './provision.js';
+import { CPU_PLUGINS, cachedMemberPath, installCacheDir, pluginCacheDir, pythonCommand, type WheelMember } from './provision.js';
 
 /** A plugin by name, or a path to a PJRT plugin `.so`. */
 export type PluginName = 'cpu' | 'tpu' | 'cuda';
@@ -81,4 +81,25 @@ export function resolvePlugin(plugin: string): string {
     `pjrt-bert: the ${plugin} PJRT plugin is not installed (searched ${candidates.length ? candidates.join(', ') : 'no locations'}). ` +
       `Install it with: ${INSTALL_COMMANDS[plugin]}`,
   );
+}
+
+/**
+ * The pinned CPU plugin that `file` is, when it is one that `pjrt-bert plugin install cpu` put in
+ * a plugin cache and verified (its `.sha256` stamp matches the pin): a build the test suite runs
+ * with this header, so a newer PJRT API than the header's is expected of it. Undefined for any
+ * other file. Sync; reads a few bytes, never throws.
+ */
+export function pinnedCpuPlugin(file: string): WheelMember | undefined {
+  const resolved = path.resolve(file);
+  for (const root of new Set([pluginCacheDir(), installCacheDir()])) {
+    for (const spec of CPU_PLUGINS) {
+      if (cachedMemberPath(spec, root) !== resolved) continue;
+      try {
+        if (readFileSync(`${resolved}.sha256`, 'utf8').trim() === spec.sha256) return spec;
+      } catch {
+        // no stamp: not installed by pjrt-bert
+      }
+    }
+  }
+  return undefined;
 }
