@@ -44,18 +44,22 @@ export interface ServerTools {
   readonly python?: string;
   /** transformers.js's `transformers.node.mjs`. */
   readonly transformersJs?: string;
+  /** The `pjrt-bert` bin whose `serve` is measured as ours (default: this package's bin/pjrt-bert.js). */
+  readonly oursBin?: string;
 }
 
 /** The command line that starts `framework`'s server for `model`. Sync; throws Error when a tool it needs is missing. */
 export function serverCommand(framework: ServeFramework, model: PreparedModel, settings: ServeSettings, tools: ServerTools): ServerCommand {
   const common = ['--host', '127.0.0.1', '--port', '0', '--seq-len', `${settings.seqLen}`, '--max-batch-size', `${settings.maxBatchSize}`, '--max-wait-ms', `${settings.maxWaitMs}`];
   if (framework === 'ours') {
-    return { name: framework, command: process.execPath, args: [path.join(packageRoot(), 'bin/pjrt-bert.js'), 'serve', '--model', model.modelDir, ...common, '--plugin', settings.plugin] };
+    return { name: framework, command: process.execPath, args: [tools.oursBin ?? path.join(packageRoot(), 'bin/pjrt-bert.js'), 'serve', '--model', model.modelDir, ...common, '--plugin', settings.plugin] };
   }
   if (framework === 'transformers.js') {
     if (!tools.transformersJs) throw new Error('the transformers.js server needs an installed @huggingface/transformers (installTransformersJs)');
     if (!model.onnxDir) throw new Error(`the transformers.js server needs the ONNX export of ${model.modelDir} (prepareModel with exportPackages)`);
-    const script = fileURLToPath(new URL('./tjs-server.js', import.meta.url));
+    // beside this module when running from dist/; the compiled copy when running the TypeScript source (tests)
+    const sibling = fileURLToPath(new URL('./tjs-server.js', import.meta.url));
+    const script = existsSync(sibling) ? sibling : path.join(packageRoot(), 'dist/lib/bench/tjs-server.js');
     return { name: framework, command: process.execPath, args: [script, '--transformers', tools.transformersJs, '--model', model.onnxDir, ...common] };
   }
   if (!tools.python) throw new Error('the PyTorch server needs the reference Python (referencePython)');

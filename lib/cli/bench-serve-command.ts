@@ -42,6 +42,8 @@ options:
                          default: the GRGE tweets in $PJRT_BERT_DATA when there, else generated tweets
   --text-column NAME     text column of --data
   --python PATH          Python with torch/transformers (default: the package's venv)
+  --ours-bin FILE        the pjrt-bert bin whose serve is measured as ours (default: this package's;
+                         e.g. another build or version to compare)
   --record FILE          append the results as a dated Markdown section to FILE
   --json                 print the result object as JSON (last line of stdout)`;
 
@@ -60,6 +62,7 @@ const FLAGS = {
   data: { type: 'string' },
   'text-column': { type: 'string', default: 'Text' },
   python: { type: 'string' },
+  'ours-bin': { type: 'string' },
   record: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -138,7 +141,7 @@ export async function runServeBenchCommand(argv: string[]): Promise<number> {
     durationMs: flags.durationMs,
     warmupMs: flags.warmupMs,
     settings: { seqLen: flags.seqLen, maxBatchSize: flags.maxBatchSize, maxWaitMs: flags.maxWaitMs, plugin: flags.plugin },
-    tools: { python, ...(transformersJs ? { transformersJs } : {}) },
+    tools: { python, ...(transformersJs ? { transformersJs } : {}), ...(values['ours-bin'] ? { oursBin: path.resolve(values['ours-bin'] as string) } : {}) },
     texts,
     versions,
     log,
