@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import { referencePython } from '../lib/bench/references.js';
 import { type ServeReport, runServeBench, serveGoal } from '../lib/bench/serve-bench.js';
-import { isLoopbackHost, percentile, runLoad, topLabel } from '../lib/bench/serve-load.js';
+import { isLoopbackHost, mergeLoads, percentile, runLoad, topLabel } from '../lib/bench/serve-load.js';
 import { peakRssMb, startServer } from '../lib/bench/serve-process.js';
 import { formatServeMarkdown, formatServeTable } from '../lib/bench/serve-report.js';
 import { generatedTweets } from '../lib/data/generated-tweets.js';
@@ -87,6 +87,15 @@ t.test('load generator: counts, latencies, errors and warm-up against a fake ser
   t.same(one.bodies.slice(0, 6).map((b) => b.inputs), ['a', 'b', 'c', 'a', 'b', 'c']);
 });
 
+t.test('slices merge: counts and durations add up, percentiles over all latencies', async (t) => {
+  const slice = (latencies: number[], errors: number, duration: number) => ({ result: { ...summary(latencies, errors, duration) }, latencies });
+  const summary = (latencies: number[], errors: number, duration: number) => ({ clients: 4, requests: latencies.length, errors, rps: latencies.length / duration, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), mean_ms: null, max_ms: null, duration_s: duration, error_samples: errors ? ['1x HTTP 503: full'] : [] });
+  const merged = mergeLoads([slice([10, 20, 30], 0, 1), slice([40, 50, 60, 70, 80, 90, 100, 110], 1, 3)]);
+  t.match(merged, { clients: 4, requests: 11, errors: 1, duration_s: 4, rps: 11 / 4, p50_ms: 60, p99_ms: 110, mean_ms: 60, max_ms: 110, error_samples: ['1x HTTP 503: full'] });
+  t.throws(() => mergeLoads([]), /no load slices/);
+  t.throws(() => mergeLoads([slice([1], 0, 1), { ...slice([1], 0, 1), result: { ...summary([1], 0, 1), clients: 8 } }]), /different client counts: 4, 8/);
+});
+
 t.test('load generator: wrong answers and a dead server are errors, never throws', async (t) => {
   const wrong = await fakeServer(t, { delayMs: 1, answer: '{"label":"x"}' });
   const bad = await runLoad({ url: wrong.url, texts: ['a'], clients: 2, durationMs: 200 });
@@ -140,30 +149,41 @@ async function tinyModel(): Promise<string> {
   return dir;
 }
 
-t.test('a short run of the whole thing: the stand-in for pjrt-bert serve and the PyTorch server', async (t) => {
+t.test('a short run of the whole thing: the stand-in for pjrt-bert serve and the PyTorch server; a server that fails is reported, the others measured', async (t) => {
   const modelDir = await tinyModel();
   const python = await referencePython({ device: 'cpu', log: quiet });
   const lines: string[] = [];
   const texts = [...generateDemoDataset(24, 5).texts, ...generatedTweets(24, 5)];
   const report: ServeReport = await runServeBench({
     models: [{ name: 'tiny', modelDir }],
-    frameworks: ['ours', 'torch'],
+    frameworks: ['ours', 'transformers.js', 'torch'],
     clients: [1, 6],
-    durationMs: 1500,
-    warmupMs: 300,
+    durationMs: 1600,
+    warmupMs: 200,
+    rounds: 2,
     settings: { seqLen: 32, maxBatchSize: 8, maxWaitMs: 5, plugin: 'cpu' },
     tools: { python },
     texts: { texts, source: 'test texts' },
     versions: { test: '1' },
-    commandFor: (framework, model) =>
-      framework === 'ours' ? { name: 'ours', command: process.execPath, args: [...process.execArgv, standIn, '--model', model.modelDir, '--port', '0', '--seq-len', '32', '--max-batch-size', '8', '--max-wait-ms', '5', '--plugin', 'cpu'] } : undefined,
+    commandFor: (framework, model) => {
+      if (framework === 'ours') return { name: 'ours', command: process.execPath, args: [...process.execArgv, standIn, '--model', model.modelDir, '--port', '0', '--seq-len', '32', '--max-batch-size', '8', '--max-wait-ms', '5', '--plugin', 'cpu'] };
+      // transformers.js's place is taken by a server that cannot load its model
+      if (framework === 'transformers.js') return { name: framework, command: process.execPath, args: serverScript(`console.error('loading...'); console.error('Error: onnx/model.onnx is missing'); process.exit(1);`) };
+      return undefined;
+    },
     log: (line) => lines.push(line),
   });
   const text = formatServeTable(report, 'cpu (test)');
   t.comment(text);
   const [model] = report.models;
   t.equal(model!.model, 'tiny');
-  for (const server of model!.servers) {
+  t.equal(report.load_average.start.length, 3);
+  t.equal(report.load_average.end.length, 3);
+  const failed = model!.servers.find((s) => s.framework === 'transformers.js')!;
+  t.match(failed.error, /transformers\.js server .* exited \(exit 1\) before printing 'listening on/s);
+  t.same(failed.levels, []);
+  t.match(text, /tiny \/ transformers\.js FAILED: transformers\.js server .* \.\.\. Error: onnx\/model\.onnx is missing/);
+  for (const server of model!.servers.filter((s) => s !== failed)) {
     t.equal(server.error, undefined, `${server.framework} ran: ${server.error ?? ''}`);
     t.same(server.levels.map((l) => l.clients), [1, 6]);
     for (const level of server.levels) {
@@ -177,13 +197,17 @@ t.test('a short run of the whole thing: the stand-in for pjrt-bert serve and the
   // the same weights answer the same on both servers (fp32 both; ours pads to 32, torch to the longest)
   t.same(model!.agreement.map((a) => [a.framework, a.against, a.same_label]), [['ours', 'torch', 1]]);
   t.ok(model!.agreement[0]!.max_score_diff < 1e-4, `top scores within ${model!.agreement[0]!.max_score_diff}`);
-  t.same(model!.goal.met, null, 'no transformers.js: the goal is not measured');
-  t.match(text, /tiny\s+1\s+[\d.]+\s+[\d.]+/);
+  t.same(model!.goal.met, null, 'transformers.js failed: the goal is not measured');
+  t.match(text, /tiny\s+1\s+[\d.]+\s+-\s+[\d.]+/, 'a row per client count, - where transformers.js failed');
+  t.match(text, /Load average \(1\/5\/15 min\) [\d.]+\/[\d.]+\/[\d.]+ before/);
   t.match(text, /goal .* not measured/);
   t.ok(lines.some((l) => /ours: listening on http:\/\/127\.0\.0\.1/.test(l)), 'the stand-in printed its listening line');
+  const slices = lines.filter((l) => / client.* \(round \d of 2\)/.test(l)).map((l) => /\/ (\S+): (\d+) client.*round (\d)/.exec(l)!.slice(1).join(' '));
+  t.same(slices, ['ours 1 1', 'torch 1 1', 'torch 1 2', 'ours 1 2', 'ours 6 1', 'torch 6 1', 'torch 6 2', 'ours 6 2'], 'the servers alternate, the order rotating each round');
+  for (const server of model!.servers.filter((s) => s !== failed)) t.ok(server.levels.every((l) => l.duration_s > 1.2 && l.duration_s < 3), `${server.framework}: two slices of 0.8 s merged`);
   const markdown = formatServeMarkdown(report, 'cpu (test)', '2026-11-30T00:00:00Z');
   t.match(markdown, /^### 2026-11-30: serving, cpu \(test\)/);
-  t.match(markdown, /\| model \| clients \| req\/s ours \| torch \| p50 ms ours \| torch \| p99 ms ours \| torch \| ours\/tjs req\/s \|/);
+  t.match(markdown, /\| model \| clients \| req\/s ours \| tjs \| torch \| p50 ms ours \| tjs \| torch \| p99 ms ours \| tjs \| torch \| ours\/tjs req\/s \|/);
 });
 
 t.test('the goal: 1.5x transformers.js at the most clients, p99 no worse', async (t) => {
@@ -213,7 +237,7 @@ t.test('CLI: bench --serve flags, and --json/--record on a torch-only run', asyn
   const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as { device: string; date: string; versions: Record<string, string>; serve: ServeReport };
   t.match(report.device, /^cpu \(\d+ cores/);
   t.ok(report.versions.torch && report.versions.transformers && report.versions.node);
-  t.same(report.serve.settings, { seq_len: 32, max_batch_size: 32, max_wait_ms: 5, duration_s: 1, warmup_s: 0, clients: [2], plugin: 'cpu' });
+  t.same(report.serve.settings, { seq_len: 32, max_batch_size: 32, max_wait_ms: 5, duration_s: 1, warmup_s: 0, rounds: 1, clients: [2], plugin: 'cpu' });
   t.equal(report.serve.models[0]!.model_dir, modelDir);
   t.equal(report.serve.models[0]!.servers[0]!.framework, 'torch');
   t.ok(report.serve.models[0]!.servers[0]!.levels[0]!.requests > 0);

@@ -1,8 +1,8 @@
 /**
- * `pjrt-bert bench --serve`, the run: for each prepared model (serve-setup.ts) and each server,
- * one after the other on this machine, start the server in its own process, check its answers
- * on a sample of the texts, then measure throughput and latency at each client count with the
- * load generator (serve-load.ts), and stop it by its PID. The servers:
+ * `pjrt-bert bench --serve`, the run: for each prepared model (serve-setup.ts), start each server
+ * in its own process and check its answers on a sample of the texts, then measure throughput and
+ * latency at each client count with the load generator (serve-load.ts), one server at a time
+ * (alternating over rounds), and stop them by their PIDs. The servers:
  *
  * - `ours`: `pjrt-bert serve --model DIR --port 0` (this package's bin);
  * - `transformers.js`: `@huggingface/transformers` over the same weights exported to ONNX,
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { readTable } from '../data/tables.js';
 import { generatedTweets } from '../data/generated-tweets.js';
 import { packageRoot } from '../native/package-root.js';
-import { loopbackUrl, postPredict, runLoad, type LoadResult } from './serve-load.js';
+import { type LoadResult, type LoadSlice, loopbackUrl, mergeLoads, postPredict, runLoadSlice } from './serve-load.js';
 import { type RunningServer, type ServerCommand, startServer } from './serve-process.js';
 import type { PreparedModel } from './serve-setup.js';
 
@@ -99,8 +99,10 @@ export interface ServeModelResult {
 /** What `--serve` adds to the bench's JSON object. */
 export interface ServeReport {
   texts: { source: string; count: number; mean_chars: number };
-  settings: { seq_len: number; max_batch_size: number; max_wait_ms: number; duration_s: number; warmup_s: number; clients: number[]; plugin: string };
+  settings: { seq_len: number; max_batch_size: number; max_wait_ms: number; duration_s: number; warmup_s: number; rounds: number; clients: number[]; plugin: string };
   versions: Record<string, string>;
+  /** The machine's 1/5/15-minute load averages before and after the run (other tenants of a shared machine show here). */
+  load_average: { start: number[]; end: number[] };
   models: ServeModelResult[];
 }
 
@@ -109,8 +111,12 @@ export interface ServeBenchOptions {
   readonly models: readonly PreparedModel[];
   readonly frameworks: readonly ServeFramework[];
   readonly clients: readonly number[];
+  /** Measured time per server and client count, split evenly over the rounds. */
   readonly durationMs: number;
+  /** Unmeasured time before each measured slice (each round of each server). */
   readonly warmupMs: number;
+  /** Rounds per client count, the servers alternating (default 1). */
+  readonly rounds?: number;
   readonly settings: ServeSettings;
   readonly tools: ServerTools;
   readonly texts: { readonly texts: readonly string[]; readonly source: string };
@@ -180,29 +186,62 @@ export function serveGoal(servers: readonly ServeServerResult[]): ServeModelResu
   return { clients, throughput_ratio: ratio, ours_p99_ms: oursP99, tjs_p99_ms: tjsP99, met };
 }
 
-/** Measures one server on one model; failures are recorded in the result, never thrown. */
-async function measureServer(framework: ServeFramework, model: PreparedModel, options: ServeBenchOptions): Promise<ServeServerResult> {
-  const result: ServeServerResult = { framework, startup_s: null, peak_rss_mb: null, sample: [], levels: [] };
-  const { log } = options;
+/** Starts one server and checks its sample answers; a failure is recorded in `result`, never thrown. */
+async function startChecked(result: ServeServerResult, model: PreparedModel, options: ServeBenchOptions): Promise<RunningServer | undefined> {
   let server: RunningServer | undefined;
   try {
-    const command = options.commandFor?.(framework, model) ?? serverCommand(framework, model, options.settings, options.tools);
-    server = await startServer({ ...command, log, ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}) });
+    const command = options.commandFor?.(result.framework, model) ?? serverCommand(result.framework, model, options.settings, options.tools);
+    server = await startServer({ ...command, log: options.log, ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}) });
     result.startup_s = server.startupSeconds;
     result.sample = await sampleAnswers(server.url, options.texts.texts.slice(0, options.sampleSize ?? 16));
-    for (const clients of options.clients) {
-      log(`${model.name} / ${framework}: ${clients} client${clients === 1 ? '' : 's'}, ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s`);
-      const level = await runLoad({ url: server.url, texts: options.texts.texts, clients, durationMs: options.durationMs, warmupMs: options.warmupMs });
-      log(`${model.name} / ${framework} @${clients}: ${level.rps.toFixed(1)} req/s, p50 ${level.p50_ms?.toFixed(0)} ms, p99 ${level.p99_ms?.toFixed(0)} ms, ${level.errors} errors`);
-      result.levels.push(level);
-    }
+    return server;
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
-    log(`${model.name} / ${framework} failed: ${result.error}`);
-  } finally {
+    options.log(`${model.name} / ${result.framework} failed: ${result.error}`);
     if (server) result.peak_rss_mb = (await server.stop()).peakRssMb;
+    return undefined;
   }
-  return result;
+}
+
+/**
+ * Measures every server on one model. The servers are started one after the other (each
+ * start-up alone on the machine) and stay up; then, for each client count, each round measures
+ * every server once, in an order that rotates from round to round, so a change of load from
+ * other tenants falls on all of them alike; a server's rounds are merged (mergeLoads). Failures
+ * are recorded in the results, never thrown; every server is stopped by its PID at the end.
+ */
+async function measureModel(model: PreparedModel, options: ServeBenchOptions): Promise<ServeServerResult[]> {
+  const { log } = options;
+  const rounds = options.rounds ?? 1;
+  const results = options.frameworks.map((framework): ServeServerResult => ({ framework, startup_s: null, peak_rss_mb: null, sample: [], levels: [] }));
+  const running = new Map<ServeServerResult, RunningServer>();
+  try {
+    for (const result of results) {
+      const server = await startChecked(result, model, options);
+      if (server) running.set(result, server);
+    }
+    const slice = options.durationMs / rounds;
+    for (const clients of options.clients) {
+      const slices = new Map<ServeServerResult, LoadSlice[]>();
+      for (let round = 0; round < rounds; round++) {
+        const order = [...running.keys()];
+        for (const result of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
+          const server = running.get(result)!;
+          log(`${model.name} / ${result.framework}: ${clients} client${clients === 1 ? '' : 's'}${rounds > 1 ? ` (round ${round + 1} of ${rounds})` : ''}, ${options.warmupMs / 1000} s warm-up + ${slice / 1000} s`);
+          const part = await runLoadSlice({ url: server.url, texts: options.texts.texts, clients, durationMs: slice, warmupMs: options.warmupMs });
+          slices.set(result, [...(slices.get(result) ?? []), part]);
+        }
+      }
+      for (const [result, parts] of slices) {
+        const level = mergeLoads(parts);
+        log(`${model.name} / ${result.framework} @${clients}: ${level.rps.toFixed(1)} req/s, p50 ${level.p50_ms?.toFixed(0)} ms, p99 ${level.p99_ms?.toFixed(0)} ms, ${level.errors} errors`);
+        result.levels.push(level);
+      }
+    }
+  } finally {
+    for (const [result, server] of running) result.peak_rss_mb = (await server.stop()).peakRssMb;
+  }
+  return results;
 }
 
 /**
@@ -215,10 +254,10 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeRe
   if (texts.length === 0) throw new RangeError(`no request texts in ${options.texts.source}`);
   if (options.models.length === 0) throw new RangeError('no models to serve');
   for (const clients of options.clients) if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`client counts must be positive integers, got ${clients}`);
+  const loadAtStart = os.loadavg();
   const models: ServeModelResult[] = [];
   for (const model of options.models) {
-    const servers: ServeServerResult[] = [];
-    for (const framework of options.frameworks) servers.push(await measureServer(framework, model, options));
+    const servers = await measureModel(model, options);
     models.push({ model: model.name, model_dir: model.modelDir, servers, agreement: compareSamples(servers), goal: serveGoal(servers) });
   }
   return {
@@ -229,10 +268,12 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeRe
       max_wait_ms: options.settings.maxWaitMs,
       duration_s: options.durationMs / 1000,
       warmup_s: options.warmupMs / 1000,
+      rounds: options.rounds ?? 1,
       clients: [...options.clients],
       plugin: options.settings.plugin,
     },
     versions: { node: process.version, ...options.versions },
+    load_average: { start: loadAtStart, end: os.loadavg() },
     models,
   };
 }

@@ -127,6 +127,47 @@ export function loopbackUrl(url: string): URL {
   return parsed;
 }
 
+/** A load level's result with every counted latency (ms), so that slices can be merged. */
+export interface LoadSlice {
+  readonly result: LoadResult;
+  readonly latencies: readonly number[];
+}
+
+/** The result of `latencies` (ms) and counts measured over `durationS` seconds. Sync. */
+function summarize(clients: number, latencies: readonly number[], errors: number, durationS: number, errorSamples: string[]): LoadResult {
+  return {
+    clients,
+    requests: latencies.length,
+    errors,
+    rps: durationS > 0 ? latencies.length / durationS : 0,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    mean_ms: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : null,
+    max_ms: latencies.length ? latencies.reduce((a, b) => Math.max(a, b), -Infinity) : null,
+    duration_s: durationS,
+    error_samples: errorSamples,
+  };
+}
+
+/**
+ * One result of several slices measured at the same client count (e.g. rounds alternating
+ * between servers): requests and errors added, requests/s over the summed durations,
+ * percentiles over all latencies. Sync; throws RangeError for no slices or mixed client counts.
+ */
+export function mergeLoads(slices: readonly LoadSlice[]): LoadResult {
+  if (slices.length === 0) throw new RangeError('no load slices to merge');
+  const clients = slices[0]!.result.clients;
+  if (slices.some((s) => s.result.clients !== clients)) throw new RangeError(`load slices of different client counts: ${slices.map((s) => s.result.clients).join(', ')}`);
+  const samples = [...new Set(slices.flatMap((s) => s.result.error_samples))].slice(0, 3);
+  return summarize(
+    clients,
+    slices.flatMap((s) => s.latencies),
+    slices.reduce((sum, s) => sum + s.result.errors, 0),
+    slices.reduce((sum, s) => sum + s.result.duration_s, 0),
+    samples,
+  );
+}
+
 /**
  * Runs one load level against the server at `options.url`. Async; resolves with the counts and
  * latencies of the measured period (failed requests are counted, never thrown).
@@ -134,6 +175,11 @@ export function loopbackUrl(url: string): URL {
  * client count or duration that is not positive.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  return (await runLoadSlice(options)).result;
+}
+
+/** {@link runLoad}, also returning every counted latency (for {@link mergeLoads}). Async; rejects as runLoad. */
+export async function runLoadSlice(options: LoadOptions): Promise<LoadSlice> {
   const url = loopbackUrl(options.url);
   const { clients, durationMs, texts } = options;
   if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`clients must be a positive integer, got ${clients}`);
@@ -183,16 +229,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     agent.destroy();
   }
   const elapsed = latencies.length ? (lastAnswer - measureFrom) / 1000 : durationMs / 1000;
-  return {
-    clients,
-    requests: latencies.length,
-    errors,
-    rps: latencies.length / elapsed,
-    p50_ms: percentile(latencies, 50),
-    p99_ms: percentile(latencies, 99),
-    mean_ms: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : null,
-    max_ms: latencies.length ? Math.max(...latencies) : null,
-    duration_s: elapsed,
-    error_samples: [...errorMessages.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([message, count]) => `${count}x ${message}`),
-  };
+  const samples = [...errorMessages.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([message, count]) => `${count}x ${message}`);
+  return { result: summarize(clients, latencies, errors, elapsed, samples), latencies };
 }

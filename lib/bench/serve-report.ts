@@ -52,7 +52,10 @@ export function serveNotes(report: ServeReport): string[] {
   };
   for (const model of report.models) {
     for (const server of model.servers) {
-      if (server.error) lines.push(`${model.model} / ${server.framework} FAILED: ${server.error.split('\n')[0]}`);
+      if (server.error) {
+        const errorLines = server.error.split('\n').filter((line) => line.trim());
+        lines.push(`${model.model} / ${server.framework} FAILED: ${errorLines[0]}${errorLines.length > 1 ? ` ... ${errorLines[errorLines.length - 1]!.trim()}` : ''}`);
+      }
       for (const level of server.levels) {
         if (level.errors > 0) lines.push(`${model.model} / ${server.framework} @${level.clients}: ${level.errors} failed requests (${level.error_samples.join('; ')})`);
       }
@@ -71,7 +74,10 @@ function header(report: ServeReport): string {
   const s = report.settings;
   return (
     `${report.texts.count} texts from ${report.texts.source} (mean ${report.texts.mean_chars.toFixed(0)} characters), sent one per request ({"inputs": text, "truncate": true}); ` +
-    `seq-len ${s.seq_len}, max batch ${s.max_batch_size}, max wait ${s.max_wait_ms} ms; ${s.warmup_s} s warm-up + ${s.duration_s} s per client count; plugin ${s.plugin}. ` +
+    `seq-len ${s.seq_len}, max batch ${s.max_batch_size}, max wait ${s.max_wait_ms} ms; ${s.duration_s} s measured per server and client count` +
+    (s.rounds > 1 ? ` in ${s.rounds} rounds, the servers alternating, each slice after ${s.warmup_s} s warm-up` : ` after ${s.warmup_s} s warm-up`) +
+    `; plugin ${s.plugin}. ` +
+    `Load average (1/5/15 min) ${report.load_average.start.map((l) => l.toFixed(2)).join('/')} before, ${report.load_average.end.map((l) => l.toFixed(2)).join('/')} after. ` +
     `Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`
   );
 }

@@ -112,7 +112,8 @@ export async function miniLmModelDir(python: string, log: (line: string) => void
 }
 
 /** How the bench fine-tunes a model before serving it (fixed, so the cache key stays meaningful). */
-export const FINE_TUNE = { examples: 256, seqLen: 32, batchSize: 32, epochs: 3, learningRate: 1e-4, seed: 42 } as const;
+// seqLen 128: the length the bench serves at, so `pjrt-bert serve` takes it as the model's own
+export const FINE_TUNE = { examples: 256, seqLen: 128, batchSize: 32, epochs: 3, learningRate: 1e-4, seed: 42 } as const;
 
 /**
  * Fine-tunes `name` with our Trainer on the demo reviews and saves it into `out`. Async; rejects

@@ -17,7 +17,7 @@ const HELP = `usage: pjrt-bert bench --serve [--json] [--models minilm,mini | --
 
 Serves the same fine-tuned model with pjrt-bert serve, with transformers.js in Node (the same
 weights exported to ONNX, behind the same HTTP server and dynamic batching) and with a PyTorch
-transformers pipeline behind a minimal batching server, one after the other, and measures each
+transformers pipeline behind a minimal batching server, one at a time, and measures each
 with N concurrent clients sending {"inputs": text} to POST /predict over loopback: requests/s,
 p50 and p99 latency, errors. Goal on the CPU: at 64 clients, at least 1.5x transformers.js's
 throughput at no worse p99.
@@ -33,7 +33,9 @@ options:
   --frameworks LIST      ${SERVE_FRAMEWORKS.join(', ')} (default all three)
   --clients LIST         concurrent clients (default 1,8,64)
   --duration S           measured seconds per client count (default 20)
-  --warmup S             unmeasured seconds before each (default 5)
+  --warmup S             unmeasured seconds before each measured slice (default 5)
+  --rounds N             split each measurement into N slices, the servers alternating, so
+                         load from other tenants of a shared machine falls on all alike (default 1)
   --seq-len N            longest input in tokens, longer ones truncated (default 128)
   --max-batch-size N     largest batch a server runs (default 32)
   --max-wait-ms MS       how long a batch waits to fill (default 5)
@@ -55,6 +57,7 @@ const FLAGS = {
   clients: { type: 'string', default: '1,8,64' },
   duration: { type: 'string', default: '20' },
   warmup: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '1' },
   'seq-len': { type: 'string', default: '128' },
   'max-batch-size': { type: 'string', default: '32' },
   'max-wait-ms': { type: 'string', default: '5' },
@@ -88,6 +91,7 @@ export interface ServeBenchFlags {
   clients: number[];
   durationMs: number;
   warmupMs: number;
+  rounds: number;
   seqLen: number;
   maxBatchSize: number;
   maxWaitMs: number;
@@ -107,6 +111,7 @@ export function serveBenchFlags(values: Record<string, string | boolean | undefi
     clients: [...new Set((values.clients as string).split(',').map((c) => positiveInt(c.trim(), '--clients')!))],
     durationMs: seconds(values.duration as string, '--duration', 1) * 1000,
     warmupMs: seconds(values.warmup as string, '--warmup', 0) * 1000,
+    rounds: positiveInt(values.rounds as string, '--rounds')!,
     seqLen,
     maxBatchSize: positiveInt(values['max-batch-size'] as string, '--max-batch-size')!,
     maxWaitMs,
@@ -140,6 +145,7 @@ export async function runServeBenchCommand(argv: string[]): Promise<number> {
     clients: flags.clients,
     durationMs: flags.durationMs,
     warmupMs: flags.warmupMs,
+    rounds: flags.rounds,
     settings: { seqLen: flags.seqLen, maxBatchSize: flags.maxBatchSize, maxWaitMs: flags.maxWaitMs, plugin: flags.plugin },
     tools: { python, ...(transformersJs ? { transformersJs } : {}), ...(values['ours-bin'] ? { oursBin: path.resolve(values['ours-bin'] as string) } : {}) },
     texts,
