@@ -16,6 +16,7 @@ import { type ServeReport, runServeBench, serveGoal } from '../lib/bench/serve-b
 import { isLoopbackHost, mergeLoads, percentile, runLoad, topLabel } from '../lib/bench/serve-load.js';
 import { peakRssMb, startServer } from '../lib/bench/serve-process.js';
 import { formatServeMarkdown, formatServeTable } from '../lib/bench/serve-report.js';
+import { TRANSFORMERS_JS_VERSION } from '../lib/bench/serve-setup.js';
 import { generatedTweets } from '../lib/data/generated-tweets.js';
 import { generateDemoDataset } from '../lib/train/demo-data.js';
 import { Trainer } from '../lib/train/trainer.js';
@@ -208,6 +209,16 @@ t.test('a short run of the whole thing: the stand-in for pjrt-bert serve and the
   const markdown = formatServeMarkdown(report, 'cpu (test)', '2026-11-30T00:00:00Z');
   t.match(markdown, /^### 2026-11-30: serving, cpu \(test\)/);
   t.match(markdown, /\| model \| clients \| req\/s ours \| tjs \| torch \| p50 ms ours \| tjs \| torch \| p99 ms ours \| tjs \| torch \| ours\/tjs req\/s \|/);
+});
+
+t.test('transformers.js is pinned: the version the bench names is the one its package.json and lockfile install', async (t) => {
+  const dir = path.join(root, 'bench/reference/transformers-js');
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; integrity?: string }> };
+  t.same(manifest.dependencies, { '@huggingface/transformers': TRANSFORMERS_JS_VERSION });
+  t.equal(lock.packages['node_modules/@huggingface/transformers']?.version, TRANSFORMERS_JS_VERSION);
+  const locked = Object.entries(lock.packages).filter(([name]) => name !== '');
+  t.ok(locked.length > 10 && locked.every(([, p]) => p.version && p.integrity), `${locked.length} packages, each with a version and an integrity hash`);
 });
 
 t.test('the goal: 1.5x transformers.js at the most clients, p99 no worse', async (t) => {

@@ -11,12 +11,13 @@
  *   bench/reference/export_onnx.py; its `onnx` package pinned in requirements-serve.txt and
  *   installed with pip --target into `python/`);
  * - transformers.js itself, `@huggingface/transformers` at {@link TRANSFORMERS_JS_VERSION}, installed
- *   with npm into `node/` (`--ignore-scripts`: onnxruntime-node ships its CPU binaries in the
- *   package; its install script only fetches CUDA binaries from outside the npm registry), so
- *   `npm install pjrt-bert` stays light.
+ *   by `npm ci` from the lockfile in bench/reference/transformers-js/ into `node-transformers-*`
+ *   (`--ignore-scripts`: onnxruntime-node ships its CPU binaries in the package; its install
+ *   script only fetches CUDA binaries from outside the npm registry), so `npm install pjrt-bert`
+ *   stays light.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { packageRoot } from '../native/package-root.js';
@@ -25,7 +26,7 @@ import { generateDemoDataset } from '../train/demo-data.js';
 import { Trainer } from '../train/trainer.js';
 import { parseLastJsonLine, runLogged } from './references.js';
 
-/** The pinned transformers.js release the bench installs. */
+/** The transformers.js release the bench installs (bench/reference/transformers-js/package.json pins it and the lockfile beside it everything under it). */
 export const TRANSFORMERS_JS_VERSION = '4.3.1';
 
 /** The models `bench --serve` can prepare by name. */
@@ -65,17 +66,21 @@ async function buildOnce(dir: string, build: (tmp: string) => Promise<void>): Pr
 }
 
 /**
- * Installs `@huggingface/transformers` into `<cache>/node` unless there, and returns the path
- * of its Node entry (`transformers.node.mjs`). Async; rejects with npm's last lines.
+ * Installs `@huggingface/transformers` into `<cache>/node-transformers-<version>-<lock hash>`
+ * unless there, with `npm ci` from bench/reference/transformers-js/ (its package.json and
+ * lockfile pin every package), and returns the path of its Node entry (`transformers.node.mjs`).
+ * Async; rejects with npm's last lines.
  */
 export async function installTransformersJs(cacheDir: string, log: (line: string) => void): Promise<string> {
-  const dir = await buildOnce(path.join(cacheDir, `node-transformers-${TRANSFORMERS_JS_VERSION}`), async (tmp) => {
-    log(`installing @huggingface/transformers@${TRANSFORMERS_JS_VERSION} into ${cacheDir} (npm, once; ~470 MB with ONNX Runtime)`);
-    writeFileSync(path.join(tmp, 'package.json'), '{ "private": true }\n');
-    await runLogged('npm', ['install', '--prefix', tmp, '--ignore-scripts', '--no-audit', '--no-fund', '--save-exact', `@huggingface/transformers@${TRANSFORMERS_JS_VERSION}`], log, 'npm install @huggingface/transformers');
+  const pinned = path.join(packageRoot(), 'bench/reference/transformers-js');
+  const key = createHash('sha256').update(readFileSync(path.join(pinned, 'package-lock.json'))).digest('hex').slice(0, 12);
+  const dir = await buildOnce(path.join(cacheDir, `node-transformers-${TRANSFORMERS_JS_VERSION}-${key}`), async (tmp) => {
+    log(`installing @huggingface/transformers@${TRANSFORMERS_JS_VERSION} into ${cacheDir} (npm ci from ${pinned}, once; ~470 MB with ONNX Runtime)`);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(pinned, file), path.join(tmp, file));
+    await runLogged('npm', ['ci', '--prefix', tmp, '--ignore-scripts', '--no-audit', '--no-fund'], log, 'npm ci (@huggingface/transformers)');
   });
   const entry = path.join(dir, 'node_modules/@huggingface/transformers/dist/transformers.node.mjs');
-  if (!existsSync(entry)) throw new Error(`${entry} is missing after npm install; delete ${dir} and run the bench again`);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing after npm ci; delete ${dir} and run the bench again`);
   return entry;
 }
 
