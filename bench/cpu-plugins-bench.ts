@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchModel, benchSpec, median, type BenchModel } from '../lib/bench/bench-models.js';
+import { benchTrainStep, putSlab } from '../lib/bench/our-bench.js';
 import { initModelParams } from '../lib/models/index.js';
 import { SeededRandom } from '../lib/nn/init.js';
 import { adam } from '../lib/optim/adam.js';
@@ -24,7 +25,6 @@ import { Runtime, type DeviceArray } from '../lib/runtime/index.js';
 import { jit } from '../lib/trace/index.js';
 import { putParams } from '../lib/train/model-state.js';
 import { placeOptimizerState } from '../lib/train/optimizer-state.js';
-import { makeTrainStep } from '../lib/train/programs.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -72,25 +72,9 @@ interface Contender {
   slabs: Record<string, DeviceArray>[];
 }
 
-/** The token slab of one step, as `pjrt-bert bench` builds it (random ids, one segment, all-ones mask). */
-async function putSlab(runtime: Runtime, random: SeededRandom): Promise<Record<string, DeviceArray>> {
-  const { batchSize: B, seqLen: S, vocabSize: V, labels: C } = model;
-  const ids = new Int32Array(B * S);
-  for (let i = 0; i < ids.length; i++) ids[i] = i % S === 0 ? 101 : 1000 + (random.nextUint32() % (V - 1000));
-  return {
-    inputIds: await runtime.put(ids, [1, B, S]),
-    attentionMask: await runtime.put(new Int32Array(B * S).fill(1), [1, B, S]),
-    tokenTypeIds: await runtime.put(new Int32Array(B * S), [1, B, S]),
-    labels: await runtime.put(new Int32Array(B).map(() => random.nextUint32() % C), [1, B]),
-    weights: await runtime.put(new Float32Array(B).fill(1), [1, B]),
-    keys: await runtime.put(new Uint32Array(B * 2).map(() => random.nextUint32()), [1, B, 2]),
-    steps: await runtime.put(Int32Array.of(1), []),
-  };
-}
-
 const optimizer = adam({ lr: 1e-5 });
 const spec = benchSpec(model);
-const step = makeTrainStep({ spec, optimizer, replicas: 1, steps: 1, accumulation: 1, clipNorm: 0, computeDtype: precision, dropout: true });
+const step = benchTrainStep(model, optimizer);
 const rotate = <T>(items: T[], by: number) => items.map((_, i) => items[(i + by) % items.length]!);
 
 const contenders: Contender[] = [];
@@ -99,7 +83,7 @@ for (const file of positionals) {
   const runtime = await Runtime.open({ plugin: file, cpuDevices: 1, compileCache: cacheDir });
   const random = new SeededRandom(2);
   const slabs = [];
-  for (let i = 0; i < 4; i++) slabs.push(await putSlab(runtime, random));
+  for (let i = 0; i < 4; i++) slabs.push(await putSlab(runtime, model, random));
   contenders.push({ file, runtime, cacheDir, api: `${runtime.apiVersion.major}.${runtime.apiVersion.minor}`, compileS: [], cachedCompileS: [], stepMs: [], slabs });
   log(`${file}: PJRT API ${runtime.apiVersion.major}.${runtime.apiVersion.minor}`);
 }

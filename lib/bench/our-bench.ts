@@ -13,6 +13,7 @@ import path from 'node:path';
 import { initModelParams } from '../models/index.js';
 import { SeededRandom } from '../nn/init.js';
 import { adam } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { DeviceArray, Runtime, type RuntimeOptions } from '../runtime/index.js';
 import { jit, ops, type Tensor } from '../trace/index.js';
 import { putParams } from '../train/model-state.js';
@@ -104,8 +105,8 @@ export interface TrainStepBenchOptions {
   log?: (line: string) => void;
 }
 
-/** The token slab of one execution: K batches of random ids, all-ones mask, one segment. */
-async function putSlab(runtime: Runtime, model: BenchModel, random: SeededRandom) {
+/** The token slab of one execution of `benchTrainStep`: K batches of random ids, all-ones mask, one segment. Async. */
+export async function putSlab(runtime: Runtime, model: BenchModel, random: SeededRandom) {
   const { stepsPerExecution: K, batchSize: B, seqLen: S, vocabSize: V, labels: C } = model;
   const ids = new Int32Array(K * B * S);
   const low = V > 1000 ? 1000 : 1; // skip BERT's special and unused ids, as real text does
@@ -121,6 +122,21 @@ async function putSlab(runtime: Runtime, model: BenchModel, random: SeededRandom
     keys: await runtime.put(keys, [K, B, 2]),
     steps: await runtime.put(Int32Array.of(K), []),
   };
+}
+
+/** The train step `pjrt-bert bench` times for `model`: classification, one replica, K = model.stepsPerExecution, no clipping. */
+export function benchTrainStep(model: BenchModel, optimizer: Optimizer) {
+  return makeTrainStep({
+    spec: benchSpec(model),
+    task: classificationTask,
+    optimizer,
+    replicas: 1,
+    steps: model.stepsPerExecution,
+    accumulation: 1,
+    clipNorm: 0,
+    computeDtype: model.precision,
+    dropout: model.dropout > 0,
+  });
 }
 
 /**
@@ -139,17 +155,7 @@ export async function measureTrainStep(runtimeOptions: RuntimeOptions, model: Be
     const spec = benchSpec(model);
     const K = model.stepsPerExecution;
     const optimizer = adam({ lr: 1e-5 });
-    const step = makeTrainStep({
-      spec,
-      task: classificationTask,
-      optimizer,
-      replicas: 1,
-      steps: K,
-      accumulation: 1,
-      clipNorm: 0,
-      computeDtype: model.precision,
-      dropout: model.dropout > 0,
-    });
+    const step = benchTrainStep(model, optimizer);
     const program = jit(step, { runtime, donateArgnums: [0, 1], name: 'train' });
     const hostParams = initModelParams(spec, 0);
     let params = await putParams(runtime, hostParams);

@@ -8,6 +8,7 @@ import { BENCH_CONFIG_NAMES, benchModel, type BenchModel } from '../bench/bench-
 import { formatBenchMarkdown, formatBenchTable } from '../bench/bench-report.js';
 import { runBench, type BenchFramework } from '../bench/bench-run.js';
 import { runBenchJobCommand } from './bench-job-command.js';
+import { runServeBenchCommand } from './bench-serve-command.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 
 const BENCH_HELP = `usage: pjrt-bert bench [--json] [--configs mini] [--plugin cpu|cuda|tpu|PATH] [options]
@@ -36,7 +37,9 @@ options:
   --matmul-n N              side of the ceiling matmuls (default 2048 on cpu, 8192 otherwise)
   --python PATH             Python with torch/transformers/jax (default: the package's venv)
   --record FILE             append the results as a dated Markdown section to FILE
-  --json                    print the result object as JSON (last line of stdout)`;
+  --json                    print the result object as JSON (last line of stdout)
+  --serve                   measure serving instead (pjrt-bert serve against transformers.js and
+                            PyTorch); see pjrt-bert bench --serve --help`;
 
 const FLAGS = {
   configs: { type: 'string', default: 'mini' },
@@ -81,9 +84,10 @@ export function benchModelsFromFlags(values: Record<string, string | boolean | u
   );
 }
 
-/** `pjrt-bert bench` (`--job`: see runBenchJobCommand). Async; returns the exit code (1 when any framework failed on a model). */
+/** `pjrt-bert bench` (`--job`: see runBenchJobCommand; `--serve`: runServeBenchCommand). Async; returns the exit code (1 when any framework failed on a model). */
 export async function runBenchCommand(argv: string[]): Promise<number> {
   if (argv.includes('--job')) return runBenchJobCommand(argv);
+  if (argv.includes('--serve')) return runServeBenchCommand(argv);
   const parsed = parseFlags(argv, FLAGS, BENCH_HELP);
   if (!parsed) return 0;
   const { values } = parsed;
