@@ -223,7 +223,7 @@ t.test('a config larger than its weights file or the memory is refused before th
   await withinMemory(t, 'hidden_size 65536 over a tiny .bin', async () => {
     await t.rejects(loadModelDir(target), {
       name: 'FileFormatError',
-      message: /too-big\/config\.json: its sizes \(vocab_size 30522, hidden_size 65536, num_hidden_layers 12, intermediate_size 262144, .*\) describe a bert encoder of \d+ parameters \(\d+\.\d GiB as f32\), more than this machine's memory/,
+      message: /too-big\/config\.json: its sizes \(vocab_size 30522, hidden_size 65536, num_hidden_layers 12, num_attention_heads 64, intermediate_size 262144, .*\) describe a bert encoder of \d+ parameters \(\d+\.\d GiB as f32\), more than this machine's memory/,
     });
   });
   const fits = { ...bert.configToJson(bertPresetConfig('base')), hidden_size: 1024, num_attention_heads: 16 };

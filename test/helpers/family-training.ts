@@ -36,25 +36,34 @@ export interface TrainingCase {
 const ZERO_GRADIENT = /(attention\.self\.key|attention\.k_lin)\.bias$/;
 
 /**
- * Largest |a - b| over every tensor, relative to how far that tensor moved from `initial`, with
- * a floor of 1e-3 on the movement (a tensor whose exact gradient is zero only moves by noise);
- * attention key biases (exact gradient zero, see ZERO_GRADIENT) are left out.
+ * Largest |a - b| over every tensor, relative to how far that tensor moved from `initial`; a
+ * tensor that moved less than a tenth of the farthest-moving tensor is measured against that
+ * tenth (Adam scales every gradient to steps of about the learning rate, so a tensor that barely
+ * moves has gradients near zero, whose rounding the normalisation turns into visible but
+ * meaningless differences). Attention key biases (exact gradient zero, see ZERO_GRADIENT) are left out.
  */
 export function relativeToMovement(a: Record<string, HostParam>, b: Record<string, { data: ArrayLike<number> }>, initial: Record<string, HostParam>): { worst: number; name: string } {
-  let worst = 0;
-  let worstName = '';
-  for (const name of Object.keys(a)) {
-    if (ZERO_GRADIENT.test(name)) continue;
+  const names = Object.keys(a).filter((name) => !ZERO_GRADIENT.test(name));
+  const moved = new Map<string, number>();
+  const differs = new Map<string, number>();
+  for (const name of names) {
     const x = a[name]!.data;
     const y = b[name]!.data;
     const x0 = initial[name]!.data;
-    let moved = 0;
+    let move = 0;
     let diff = 0;
     for (let i = 0; i < x.length; i++) {
-      moved = Math.max(moved, Math.abs(x[i]! - x0[i]!));
+      move = Math.max(move, Math.abs(x[i]! - x0[i]!));
       diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
     }
-    const relative = diff / Math.max(moved, 1e-3);
+    moved.set(name, move);
+    differs.set(name, diff);
+  }
+  const floor = Math.max(0.1 * Math.max(0, ...moved.values()), 1e-6);
+  let worst = 0;
+  let worstName = '';
+  for (const name of names) {
+    const relative = differs.get(name)! / Math.max(moved.get(name)!, floor);
     if (relative > worst) [worst, worstName] = [relative, name];
   }
   return { worst, name: worstName };

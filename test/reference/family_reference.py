@@ -73,7 +73,13 @@ SPECIALS = {
 
 
 def train_tokenizer(spec, out_dir):
-    """Trains a tokenizer of spec["kind"] on spec["texts"] and saves it as spec["class"]; returns its size."""
+    """Trains a tokenizer of spec["kind"] on spec["texts"] and saves it as spec["class"]; returns its size.
+
+    The trainers break frequency ties in hash-map order, which differs per process: the vocabulary
+    (so the token ids of the tests' data) can differ from run to run. The tests compare both sides
+    on the ids the trained tokenizer gives, so they hold for any vocabulary. Unigram needs
+    vocab_size above the number of distinct characters in the texts.
+    """
     import transformers
     from tokenizers import ByteLevelBPETokenizer, SentencePieceUnigramTokenizer
     from tokenizers import BertWordPieceTokenizer
