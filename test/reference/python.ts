@@ -3,7 +3,7 @@
  * to run a Python reference script of test/reference with the pinned interpreter at
  * .cache/venv/bin/python (created on demand by scripts/setup-python.sh).
  */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,19 +49,95 @@ export function ensurePython(): Promise<void> {
   return setupDone;
 }
 
+interface WorkerAnswer {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The test process's Python worker (test/reference/worker.py): one interpreter that runs every
+ * reference script of this process in turn, so torch and transformers are imported once, not per
+ * script. Runs queue; a worker that dies fails its run and the next run starts a new one. It holds
+ * the event loop only while a run is pending, and ends with the test process (its stdin closes).
+ */
+class PythonWorker {
+  #child?: ChildProcess;
+  #answers = '';
+  #pending: { resolve: (answer: WorkerAnswer) => void; reject: (error: Error) => void }[] = [];
+  #keepAlive?: NodeJS.Timeout;
+
+  run(script: string, args: string[], input: string): Promise<WorkerAnswer> {
+    const child = this.#child ?? this.#start();
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject });
+      this.#keepAlive ??= setInterval(() => undefined, 1 << 30);
+      child.stdin!.write(`${JSON.stringify({ script, args, input })}\n`);
+    });
+  }
+
+  #start(): ChildProcess {
+    const child = spawn(pythonPath, [path.join(repoRoot, 'test/reference/worker.py')], {
+      stdio: ['pipe', 'inherit', 'inherit', 'pipe'],
+      env: { ...process.env, ...PYTHON_ENV },
+    });
+    this.#child = child;
+    const answers = child.stdio[3] as unknown as NodeJS.ReadableStream & { unref(): void };
+    answers.setEncoding('utf8');
+    answers.on('data', (chunk: string) => {
+      this.#answers += chunk;
+      for (let end = this.#answers.indexOf('\n'); end >= 0; end = this.#answers.indexOf('\n')) {
+        const line = this.#answers.slice(0, end);
+        this.#answers = this.#answers.slice(end + 1);
+        this.#settle()?.resolve(JSON.parse(line) as WorkerAnswer);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (this.#child === child) this.#child = undefined;
+      this.#answers = '';
+      const error = new Error(`the Python worker exited (${signal ?? `code ${code}`}) during a run`);
+      while (this.#pending.length > 0) this.#settle()!.reject(error);
+    });
+    child.on('error', (error) => {
+      while (this.#pending.length > 0) this.#settle()!.reject(error);
+    });
+    child.unref();
+    (child.stdin as unknown as { unref(): void }).unref();
+    answers.unref();
+    return child;
+  }
+
+  #settle() {
+    const next = this.#pending.shift();
+    if (this.#pending.length === 0 && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+    return next;
+  }
+}
+
+const PYTHON_ENV = { HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' };
+const worker = new PythonWorker();
+
 /**
  * Runs test/reference/`script` with `args`, writes `input` (JSON-encoded unless a string)
  * to its stdin and returns its stdout. Async; rejects with the script's stderr when it
- * exits non-zero.
+ * exits non-zero. The scripts run in this process's Python worker (see PythonWorker);
+ * `PJRT_BERT_TEST_PYTHON_WORKER=0` runs each in a process of its own instead.
  */
 export async function runPython(script: string, args: string[] = [], input?: unknown): Promise<string> {
   await ensurePython();
   if (!existsSync(pythonPath)) throw new Error(`${pythonPath} missing after scripts/setup-python.sh`);
+  const file = path.join(repoRoot, 'test/reference', script);
+  const text = input === undefined ? '' : typeof input === 'string' ? input : JSON.stringify(input);
+  if (process.env.PJRT_BERT_TEST_PYTHON_WORKER !== '0') {
+    const answer = await worker.run(file, args, text);
+    if (answer.code === 0) return answer.stdout;
+    throw new Error(`${script} exited ${answer.code}:\n${answer.stderr}`);
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(pythonPath, [path.join(repoRoot, 'test/reference', script), ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' },
-    });
+    const child = spawn(pythonPath, [file, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...PYTHON_ENV } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -71,7 +147,7 @@ export async function runPython(script: string, args: string[] = [], input?: unk
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else reject(new Error(`${script} exited ${code}:\n${Buffer.concat(err).toString('utf8')}`));
     });
-    child.stdin.end(input === undefined ? '' : typeof input === 'string' ? input : JSON.stringify(input));
+    child.stdin.end(text);
   });
 }
 
