@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 
-import { attentionBias, embedding, layerNormF32, linear } from '../nn/index.js';
+import { attentionBias, embedding, embeddingWithPadding, layerNormF32, linear } from '../nn/index.js';
 import { ops } from '../trace/index.js';
 import { BERT_BLOCK_NAMES, apply, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
 import { type EncoderFamily, paramGetter } from './family.js';
@@ -147,7 +147,7 @@ export const bert: EncoderFamily<BertConfig> = {
     const positions = inputs.positionIds
       ? embedding(p('bert.embeddings.position_embeddings.weight'), inputs.positionIds) // [B, S, H]
       : ops.slice(p('bert.embeddings.position_embeddings.weight'), [0, 0], [seqLen, c.hiddenSize]); // [S, H]
-    let embedded = ops.add(embedding(p('bert.embeddings.word_embeddings.weight'), inputs.inputIds), embedding(p('bert.embeddings.token_type_embeddings.weight'), tokenTypeIds));
+    let embedded = ops.add(embeddingWithPadding(p('bert.embeddings.word_embeddings.weight'), inputs.inputIds, c.padTokenId), embedding(p('bert.embeddings.token_type_embeddings.weight'), tokenTypeIds));
     embedded = ops.add(embedded, ops.cast(positions, 'f32'));
     let hidden = layerNormF32(embedded, p('bert.embeddings.LayerNorm.weight'), p('bert.embeddings.LayerNorm.bias'), c.layerNormEps);
     hidden = apply(dropout, hidden, c.hiddenDropoutProb);

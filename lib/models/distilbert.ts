@@ -20,7 +20,7 @@
 import { z } from 'zod';
 
 import { FileFormatError } from '../base/errors.js';
-import { ACTIVATIONS, attentionBias, embedding, layerNormF32 } from '../nn/index.js';
+import { ACTIVATIONS, attentionBias, embedding, embeddingWithPadding, layerNormF32 } from '../nn/index.js';
 import { ops } from '../trace/index.js';
 import { type BlockNames, apply, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
 import { type EncoderFamily, paramGetter } from './family.js';
@@ -192,7 +192,7 @@ export const distilbert: EncoderFamily<DistilBertConfig> = {
     // DistilBERT has no token types: inputs.tokenTypeIds is ignored, as HF's tokenizer never makes them.
     // positions: [B, S, H] by positionIds (packed rows restart them), else rows 0..S-1 [S, H]
     const positions = inputs.positionIds ? embedding(p(POSITION_EMBEDDINGS), inputs.positionIds) : ops.slice(p(POSITION_EMBEDDINGS), [0, 0], [seqLen, c.hiddenSize]);
-    const embedded = ops.add(embedding(p(WORD_EMBEDDINGS), inputs.inputIds), ops.cast(positions, 'f32')); // [B, S, H]
+    const embedded = ops.add(c.paddingIdx === null ? embedding(p(WORD_EMBEDDINGS), inputs.inputIds) : embeddingWithPadding(p(WORD_EMBEDDINGS), inputs.inputIds, c.paddingIdx), ops.cast(positions, 'f32')); // [B, S, H]
     let hidden = layerNormF32(embedded, p('distilbert.embeddings.LayerNorm.weight'), p('distilbert.embeddings.LayerNorm.bias'), c.layerNormEps);
     hidden = apply(dropout, hidden, c.hiddenDropoutProb);
     const bias = attentionBias(inputs, batch, seqLen); // [B, 1, 1|S, S] or undefined

@@ -17,7 +17,7 @@
 import { z } from 'zod';
 
 import { FileFormatError } from '../base/errors.js';
-import { attentionBias, embedding, layerNormF32, linear } from '../nn/index.js';
+import { attentionBias, embedding, embeddingWithPadding, layerNormF32, linear } from '../nn/index.js';
 import { ops } from '../trace/index.js';
 import { BERT_BLOCK_NAMES, apply, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
 import { type EncoderFamily, paramGetter } from './family.js';
@@ -137,7 +137,7 @@ export const electra: EncoderFamily<ElectraConfig> = {
     const positions = inputs.positionIds
       ? embedding(p('electra.embeddings.position_embeddings.weight'), inputs.positionIds) // [B, S, E]
       : ops.slice(p('electra.embeddings.position_embeddings.weight'), [0, 0], [seqLen, c.embeddingSize]); // [S, E], broadcast over B
-    let embedded = ops.add(embedding(p('electra.embeddings.word_embeddings.weight'), inputs.inputIds), embedding(p('electra.embeddings.token_type_embeddings.weight'), tokenTypeIds));
+    let embedded = ops.add(embeddingWithPadding(p('electra.embeddings.word_embeddings.weight'), inputs.inputIds, c.padTokenId), embedding(p('electra.embeddings.token_type_embeddings.weight'), tokenTypeIds));
     embedded = ops.add(embedded, positions);
     let hidden = layerNormF32(embedded, p('electra.embeddings.LayerNorm.weight'), p('electra.embeddings.LayerNorm.bias'), c.layerNormEps);
     hidden = apply(dropout, hidden, c.hiddenDropoutProb);

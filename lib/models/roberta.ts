@@ -23,7 +23,7 @@
 import { z } from 'zod';
 
 import { FileFormatError } from '../base/errors.js';
-import { attentionBias, embedding, layerNormF32 } from '../nn/index.js';
+import { attentionBias, embedding, embeddingWithPadding, layerNormF32 } from '../nn/index.js';
 import { ops, type Tensor } from '../trace/index.js';
 import { BERT_BLOCK_NAMES, apply, checkInputs, initLikeHf, postLayerNormBlock } from './blocks.js';
 import { type EncoderFamily, type FamilyArchitectures, type TokenizerKind, paramGetter } from './family.js';
@@ -181,8 +181,8 @@ function robertaFamily(variant: RobertaVariant): EncoderFamily<RobertaConfig> {
       const positionIds = inputs.positionIds ? ops.add(inputs.positionIds, c.padTokenId + 1) : positionsFromInputIds(inputs.inputIds, c.padTokenId);
       const tokenTypeIds = inputs.tokenTypeIds ?? ops.zeros([batch, seqLen], 's32');
       // embeddings [B, S, H] in f32: word + token type + position
-      let embedded = ops.add(embedding(p('roberta.embeddings.word_embeddings.weight'), inputs.inputIds), embedding(p('roberta.embeddings.token_type_embeddings.weight'), tokenTypeIds));
-      embedded = ops.add(embedded, embedding(p('roberta.embeddings.position_embeddings.weight'), positionIds));
+      let embedded = ops.add(embeddingWithPadding(p('roberta.embeddings.word_embeddings.weight'), inputs.inputIds, c.padTokenId), embedding(p('roberta.embeddings.token_type_embeddings.weight'), tokenTypeIds));
+      embedded = ops.add(embedded, embeddingWithPadding(p('roberta.embeddings.position_embeddings.weight'), positionIds, c.padTokenId));
       let hidden = layerNormF32(embedded, p('roberta.embeddings.LayerNorm.weight'), p('roberta.embeddings.LayerNorm.bias'), c.layerNormEps);
       hidden = apply(dropout, hidden, c.hiddenDropoutProb);
       const bias = attentionBias(inputs, batch, seqLen);
