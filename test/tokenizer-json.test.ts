@@ -34,7 +34,8 @@ t.test('HfTokenizer.save copies the tokenizer files byte for byte', async (t) =>
 });
 
 await tokenizerJsonParity(t, {
-  texts: tweets,
+  // compared on the first 500 (the tokenizers train on all 1,200; every real tweet is test/full's)
+  texts: tweets.slice(0, 500),
   dirs: {
     ...Object.fromEntries(TRAINED.map((name) => [name, trained[name]!])),
     'minilm tokenizer.json': minilm,
