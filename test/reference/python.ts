@@ -63,7 +63,9 @@ interface WorkerAnswer {
  */
 class PythonWorker {
   #child?: ChildProcess;
-  #answers = '';
+  #buffered: Buffer[] = [];
+  #bufferedBytes = 0;
+  #header?: { code: number; stderr: string; bytes: number };
   #pending: { resolve: (answer: WorkerAnswer) => void; reject: (error: Error) => void }[] = [];
   #keepAlive?: NodeJS.Timeout;
 
@@ -83,18 +85,12 @@ class PythonWorker {
     });
     this.#child = child;
     const answers = child.stdio[3] as unknown as NodeJS.ReadableStream & { unref(): void };
-    answers.setEncoding('utf8');
-    answers.on('data', (chunk: string) => {
-      this.#answers += chunk;
-      for (let end = this.#answers.indexOf('\n'); end >= 0; end = this.#answers.indexOf('\n')) {
-        const line = this.#answers.slice(0, end);
-        this.#answers = this.#answers.slice(end + 1);
-        this.#settle()?.resolve(JSON.parse(line) as WorkerAnswer);
-      }
-    });
+    answers.on('data', (chunk: Buffer) => this.#receive(chunk));
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined;
-      this.#answers = '';
+      this.#buffered = [];
+      this.#bufferedBytes = 0;
+      this.#header = undefined;
       const error = new Error(`the Python worker exited (${signal ?? `code ${code}`}) during a run`);
       while (this.#pending.length > 0) this.#settle()!.reject(error);
     });
@@ -105,6 +101,31 @@ class PythonWorker {
     (child.stdin as unknown as { unref(): void }).unref();
     answers.unref();
     return child;
+  }
+
+  /** Collects answers: a JSON header line, then `bytes` bytes of stdout (chunks joined once, never rescanned). */
+  #receive(chunk: Buffer): void {
+    this.#buffered.push(chunk);
+    this.#bufferedBytes += chunk.length;
+    for (;;) {
+      if (!this.#header) {
+        const newline = chunk.indexOf(10);
+        if (newline < 0) return;
+        const all = Buffer.concat(this.#buffered);
+        const end = all.indexOf(10);
+        this.#header = JSON.parse(all.subarray(0, end).toString('utf8')) as { code: number; stderr: string; bytes: number };
+        this.#buffered = [all.subarray(end + 1)];
+        this.#bufferedBytes = all.length - end - 1;
+      }
+      if (this.#bufferedBytes < this.#header.bytes) return;
+      const all = Buffer.concat(this.#buffered);
+      const { code, stderr, bytes } = this.#header;
+      this.#header = undefined;
+      chunk = all.subarray(bytes);
+      this.#buffered = [chunk];
+      this.#bufferedBytes = chunk.length;
+      this.#settle()?.resolve({ code, stderr, stdout: all.subarray(0, bytes).toString('utf8') });
+    }
   }
 
   #settle() {

@@ -6,10 +6,12 @@ and sends it the runs one at a time, so the imports are paid once.
 
 Protocol: one JSON object per line on stdin, {"script": PATH, "args": [...], "input": TEXT}; the
 script runs as `python PATH ARGS < TEXT` would (a fresh __main__ namespace, sys.argv, sys.stdin,
-its folder first on sys.path), with sys.stdout and sys.stderr captured. The answer, one JSON line
-{"code": N, "stdout": TEXT, "stderr": TEXT}, goes to file descriptor 3, so what native code prints
-on fd 1 or 2 cannot corrupt it. An uncaught exception is code 1 with its traceback in stderr, as
-in a process of its own. The worker ends when stdin closes.
+its folder first on sys.path), with sys.stdout and sys.stderr captured. The answer goes to file
+descriptor 3, so what native code prints on fd 1 or 2 cannot corrupt it: one JSON line
+{"code": N, "stderr": TEXT, "bytes": N}, then the script's stdout as `bytes` bytes of UTF-8 (raw,
+not escaped into the JSON: a reference's output can be hundreds of megabytes). An uncaught
+exception is code 1 with its traceback in stderr, as in a process of its own. The worker ends
+when stdin closes.
 """
 import contextlib
 import gc
@@ -43,14 +45,16 @@ def run(request):
     finally:
         sys.argv, sys.stdin, sys.path[:] = saved_argv, saved_stdin, saved_path
         gc.collect()
-    return {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+    return code, stdout.getvalue().encode("utf-8"), stderr.getvalue()
 
 
 def main():
-    answers = os.fdopen(3, "w", encoding="utf-8")
+    answers = os.fdopen(3, "wb")
     for line in sys.stdin:
         if line.strip():
-            answers.write(json.dumps(run(json.loads(line))) + "\n")
+            code, out, err = run(json.loads(line))
+            answers.write((json.dumps({"code": code, "stderr": err, "bytes": len(out)}) + "\n").encode("utf-8"))
+            answers.write(out)
             answers.flush()
 
 
