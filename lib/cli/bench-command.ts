@@ -9,7 +9,7 @@ import { formatBenchMarkdown, formatBenchTable } from '../bench/bench-report.js'
 import { runBench, type BenchFramework } from '../bench/bench-run.js';
 import { runBenchJobCommand } from './bench-job-command.js';
 import { runServeBenchCommand } from './bench-serve-command.js';
-import { UsageError, parseFlags, positiveInt } from './flags.js';
+import { UsageError, choiceList as list, parseFlags, positiveInt } from './flags.js';
 
 const BENCH_HELP = `usage: pjrt-bert bench [--json] [--configs mini] [--plugin cpu|cuda|tpu|PATH] [options]
        pjrt-bert bench --job [--json] [options]   (the whole fine-tuning job: bench --job --help)
@@ -58,14 +58,6 @@ const FLAGS = {
   record: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
-
-/** Splits a comma-separated flag and checks each item against `allowed`. Sync; throws UsageError. */
-function list<T extends string>(value: string, flag: string, allowed: readonly T[]): T[] {
-  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
-  const bad = items.filter((item) => !allowed.includes(item as T));
-  if (items.length === 0 || bad.length > 0) throw new UsageError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got '${value}'`);
-  return [...new Set(items)] as T[];
-}
 
 /** The models of a bench run: every config x precision x batch size. Sync; throws UsageError. */
 export function benchModelsFromFlags(values: Record<string, string | boolean | undefined>, onCpu: boolean): BenchModel[] {

@@ -11,7 +11,7 @@ import { referencePython, runLogged } from '../bench/references.js';
 import { SERVE_FRAMEWORKS, type ServeFramework, cpuDescription, loadServeTexts, runServeBench } from '../bench/serve-bench.js';
 import { formatServeMarkdown, formatServeTable } from '../bench/serve-report.js';
 import { type PreparedModel, SERVE_MODEL_NAMES, type ServeModelName, installExportPackages, installTransformersJs, prepareModel, serveBenchCacheDir, transformersJsVersions } from '../bench/serve-setup.js';
-import { UsageError, parseFlags, positiveInt } from './flags.js';
+import { UsageError, choiceList as list, parseFlags, positiveInt } from './flags.js';
 
 const HELP = `usage: pjrt-bert bench --serve [--json] [--models minilm,mini | --model DIR] [options]
 
@@ -69,13 +69,6 @@ const FLAGS = {
   record: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
-
-function list<T extends string>(value: string, flag: string, allowed: readonly T[]): T[] {
-  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
-  const bad = items.filter((item) => !allowed.includes(item as T));
-  if (items.length === 0 || bad.length > 0) throw new UsageError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got '${value}'`);
-  return [...new Set(items)] as T[];
-}
 
 function seconds(value: string, flag: string, min: number): number {
   const n = Number(value);

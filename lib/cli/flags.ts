@@ -35,3 +35,11 @@ export function positiveInt(value: string | undefined, flag: string): number | u
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
   return n;
 }
+
+/** Splits a comma-separated flag and checks each item against `allowed`. Sync; throws UsageError. */
+export function choiceList<T extends string>(value: string, flag: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const bad = items.filter((item) => !allowed.includes(item as T));
+  if (items.length === 0 || bad.length > 0) throw new UsageError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got '${value}'`);
+  return [...new Set(items)] as T[];
+}
