@@ -205,6 +205,22 @@ def time_calls(run_call: Callable[[int], Any], args: argparse.Namespace, label: 
     return Timing(first_call_s=first_call_s, step_ms=step_ms), outputs
 
 
+def read_table(path: str) -> list[dict]:
+    """The rows of a .csv (RFC 4180), .tsv (no quoting) or .jsonl file, in file order, as dicts.
+    Raises BenchError naming the file when it cannot be read."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if path.endswith(".jsonl"):
+                return [json.loads(line) for line in f if line.strip()]
+            if path.endswith(".tsv"):
+                return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+            return list(csv.DictReader(f))
+    except OSError as error:
+        raise BenchError(f"cannot read {path}: {error.strerror}") from error
+
+
 def cpu_model_name() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else platform.processor() or the machine."""
     try:

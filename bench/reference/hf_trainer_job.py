@@ -27,7 +27,6 @@ import time
 IMPORT_STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
@@ -36,7 +35,7 @@ import tempfile  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import BenchError, log, main_guard, peak_host_mb  # noqa: E402
+from common import BenchError, log, main_guard, peak_host_mb, read_table  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,16 +69,7 @@ def parse_args() -> argparse.Namespace:
 
 def read_rows(path: str, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
     """Texts and labels of a .csv (RFC 4180), .tsv (no quoting) or .jsonl file, in file order."""
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if path.endswith(".jsonl"):
-                rows = [json.loads(line) for line in f if line.strip()]
-            elif path.endswith(".tsv"):
-                rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-            else:
-                rows = list(csv.DictReader(f))
-    except OSError as error:
-        raise BenchError(f"cannot read {path}: {error.strerror}") from error
+    rows = read_table(path)
     if not rows:
         raise BenchError(f"{path} has no data rows")
     for column in (text_column, label_column):

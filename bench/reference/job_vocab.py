@@ -19,7 +19,6 @@ Prints one JSON object, the last line of stdout: {"vocab_size", "texts", "second
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import BenchError, main_guard  # noqa: E402
+from common import BenchError, main_guard, read_table  # noqa: E402
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -37,16 +36,7 @@ def read_column(spec: str) -> list[str]:
     path, sep, column = spec.rpartition(":")
     if not sep or not path or not column:
         raise BenchError(f"expected FILE:COLUMN, got {spec!r}")
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if path.endswith(".jsonl"):
-                rows = [json.loads(line) for line in f if line.strip()]
-            elif path.endswith(".tsv"):
-                rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-            else:
-                rows = list(csv.DictReader(f))
-    except OSError as error:
-        raise BenchError(f"cannot read {path}: {error.strerror}") from error
+    rows = read_table(path)
     if rows and column not in rows[0]:
         raise BenchError(f"{path} has no column {column!r} (columns: {', '.join(map(str, rows[0].keys()))})")
     return [str(row[column]) for row in rows if row.get(column) is not None]

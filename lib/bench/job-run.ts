@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../native/package-root.js';
 import { type RssSource, measureProcess } from './job-measure.js';
-import { type JobSetup, prepareJob } from './job-setup.js';
+import { type JobSetup, type JobSetupOptions, prepareJob } from './job-setup.js';
 import { parseLastJsonLine, referencePython } from './references.js';
 
 /** The rows a job run can measure: ours with each padding mode, and Hugging Face Trainer. */
@@ -27,33 +27,20 @@ export type JobRunName = (typeof JOB_RUNS)[number];
 /** Our padding modes. */
 export type PaddingMode = Exclude<JobRunName, 'hf'>;
 
-/** Options of {@link runJob}. */
-export interface JobOptions {
-  dataFile: string;
-  textColumn: string;
-  labelColumn: string;
-  /** Preset of the initial model (`mini` for the real job). */
-  preset: string;
-  vocabSize: number;
-  vocabTexts?: string[];
-  epochs: number;
-  seqLen: number;
+/** Options of {@link runJob}: the setup's (data, model, vocabulary, split) and the training and run settings. */
+export interface JobOptions extends Omit<JobSetupOptions, 'python'> {
   /** Global batch size. */
   batchSize: number;
-  validationSplit: number;
   learningRate: number;
   weightDecay: number;
   warmupSteps: number;
   clipNorm: number;
-  seed: number;
   runs: readonly JobRunName[];
   plugin: string;
   /** torch threads of the Trainer (ours: XLA uses every core). */
   threads: number;
+  /** Python with torch, transformers and accelerate (default: the references' venv). */
   python?: string;
-  /** Scratch folder (vocabulary, models, outputs, compile caches). */
-  workDir: string;
-  log: (line: string) => void;
 }
 
 /** One measured (or unmeasured) row. */
@@ -283,7 +270,7 @@ export async function runJob(options: JobOptions): Promise<JobRun> {
   const start = os.loadavg();
   await mkdir(options.workDir, { recursive: true });
   const python = await referencePython({ device: /cuda|gpu/i.test(options.plugin) ? 'cuda' : 'cpu', log, ...(options.python ? { python: options.python } : {}) });
-  const setup = await prepareJob({ ...options, preset: options.preset, python });
+  const setup = await prepareJob({ ...options, python });
   log(`training rows: ${setup.trainExamples}, validation rows: ${setup.validationExamples}; tokens per row: mean ${setup.stats.mean.toFixed(1)}, 90th percentile ${setup.stats.p90}, max ${setup.stats.max}`);
   const ours = options.runs.filter((run): run is PaddingMode => run !== 'hf');
   const paddingModes = ours.length ? await trainPaddingModes() : [];
