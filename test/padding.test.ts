@@ -18,7 +18,7 @@ import { type FixedSlab, checkBuckets, defaultBuckets, packRows, rowBuckets, sha
 import { Predictor } from '../lib/train/predictor.js';
 import { IGNORED } from '../lib/train/task.js';
 import { Trainer } from '../lib/train/trainer.js';
-import { assertNearPyTorch } from './helpers/family-training.js';
+import { assertNearPyTorch } from './helpers/parameter-distance.js';
 import { generatedTweets } from './reference/generated-tweets.js';
 import { runPythonJson } from './reference/python.js';
 

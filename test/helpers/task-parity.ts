@@ -21,7 +21,7 @@ import { type TaskData, prepareTaskData } from '../../lib/train/task-data.js';
 import { generateMultiLabelDataset, generatePairDataset, generateRegressionDataset, generateTokenDataset } from '../../lib/train/task-datasets.js';
 import { Trainer } from '../../lib/train/trainer.js';
 import { runPythonJson } from '../reference/python.js';
-import { assertNearPyTorch } from './family-training.js';
+import { assertNearPyTorch } from './parameter-distance.js';
 
 /** An encoder family as the task tests build it. */
 export interface TaskFamily {
