@@ -14,7 +14,7 @@ import { loadModelDir } from '../lib/pretrained/index.js';
 import { parseTrainerConfig } from '../lib/train/config.js';
 import { GROUP_BY_LENGTH_BATCHES, SlabBatcher, exampleLengths, groupedByLength } from '../lib/train/data-batches.js';
 import { tokenizeExamples, tokenizeWords } from '../lib/train/data.js';
-import { type FixedSlab, checkBuckets, defaultBuckets, packRows, rowBuckets, shapeCall } from '../lib/train/padding.js';
+import { type FixedSlab, checkBuckets, defaultBuckets, packRows, rowBuckets, sameShapeRun, sameShapeSlab, shapeCall, stepShapes } from '../lib/train/padding.js';
 import { Predictor } from '../lib/train/predictor.js';
 import { IGNORED } from '../lib/train/task.js';
 import { Trainer } from '../lib/train/trainer.js';
@@ -23,16 +23,20 @@ import { generatedTweets } from './reference/generated-tweets.js';
 import { runPythonJson } from './reference/python.js';
 
 t.test('buckets: defaults, checks and the row buckets of packing', async (t) => {
-  t.same(defaultBuckets(128), [16, 32, 48, 64, 96, 128]);
-  t.same(defaultBuckets(512), [16, 32, 48, 64, 96, 144, 216, 324, 486, 512]);
-  t.same(defaultBuckets(100), [16, 32, 48, 64, 96, 100]);
+  t.same(defaultBuckets(128), [16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128]);
+  t.same(defaultBuckets(512).slice(14), [128, 144, 160, 176, 192, 216, 240, 264, 296, 328, 368, 408, 456, 512], 'past 128, steps of an eighth in multiples of 8');
+  t.same(defaultBuckets(100), [16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 100]);
+  for (const S of [64, 128, 384, 512]) {
+    const buckets = defaultBuckets(S);
+    t.ok(buckets.every((length, i) => i === 0 || length - buckets[i - 1]! <= Math.max(8, buckets[i - 1]! / 8)), `${S}: each bucket at most 8 tokens or an eighth above the one before`);
+  }
   t.same(defaultBuckets(12), [12], 'a length under 16 is its own bucket');
   t.doesNotThrow(() => checkBuckets([8, 16, 24], 24));
   t.throws(() => checkBuckets([8, 16], 24), /must be increasing integers of at least 2 ending at --seq-len 24/, 'a list that does not end at --seq-len');
   t.throws(() => checkBuckets([16, 8, 24], 24), /\[16, 8, 24\]/, 'a list that does not increase');
-  t.same(rowBuckets(32), [4, 8, 12, 16, 20, 24, 28, 32]);
+  t.same(rowBuckets(32), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 27, 30, 32]);
   t.same(rowBuckets(8), [1, 2, 3, 4, 5, 6, 7, 8]);
-  t.same(rowBuckets(12), [2, 4, 6, 8, 10, 12]);
+  t.same(rowBuckets(1), [1]);
   t.throws(() => parseTrainerConfig({ model: 'tiny', padding: 'tight' }), /padding: .*"fixed"\|"bucket"\|"pack".*\(got "tight"\)/s, 'an unknown padding mode names the field, the modes and the value');
 });
 
@@ -103,6 +107,41 @@ t.test('shapeCall: bucket cuts rows; pack lays examples out whole with segments,
   t.equal(part.attentionMask.reduce((a, b) => a + b, 0), 16, 'one mask bit per real token');
   t.same(Array.from(part.weights), [1, 1], 'a packed token task weighs rows (its tags carry the weights)');
   t.equal(1 - pack.realTokens / pack.slots, 0, 'these four fill two rows exactly');
+});
+
+t.test('a call runs only consecutive steps of one shape, so no step is padded for a longer neighbour', async (t) => {
+  // 4 steps of 4 examples (2 replicas of 2), rows of 16; the longest per step 5, 5, 9, 4
+  const lengths = [3, 5, 2, 4, 5, 1, 1, 1, 9, 9, 9, 1, 4, 4, 4, 4];
+  const S = 16;
+  const fake = { count: lengths.length, seqLen: S, attentionMask: new Int32Array(lengths.length * S), inputIds: new Int32Array(lengths.length * S), tokenTypeIds: new Int32Array(lengths.length * S), targets: new Int32Array(lengths.length), targetWidth: 1 };
+  lengths.forEach((length, i) => fake.attentionMask.fill(1, i * S, i * S + length));
+  const batcher = new SlabBatcher(fake as never, { globalBatchSize: 4, replicas: 2, stepsPerCall: 4, shuffle: false });
+  const whole = batcher.slab({ epoch: 0, step: 0 });
+  const options = { steps: 4, accumulation: 1, m: 2, seqLen: S, buckets: [4, 8, 12, 16] };
+  t.same(stepShapes(whole.replicas, { mode: 'bucket', ...options }), [8, 8, 12, 4], 'bucket: the bucket of each step\'s longest example, over both replicas');
+  t.same(stepShapes(whole.replicas, { mode: 'pack', ...options }), [1, 1, 2, 1], 'pack: the rows of each step\'s fullest micro-batch (9 and 9 need two)');
+  t.same(stepShapes(whole.replicas, { mode: 'fixed', ...options }), [16, 16, 16, 16]);
+  t.equal(sameShapeRun([8, 8, 12, 4], 4), 2);
+  t.equal(sameShapeRun([8, 8, 12, 4], 1), 1, 'never beyond the real steps');
+  t.equal(sameShapeRun([4, 4, 4, 4], 4), 4);
+
+  const cut = batcher.slab({ epoch: 0, step: 0 }, 2);
+  t.same([cut.steps, cut.next, cut.examplesPerStep], [2, { epoch: 0, step: 2 }, [4, 4, 0, 0]], 'slab(position, 2): two real steps, the rest padding');
+  t.same(Array.from(cut.replicas[1]!.weights), [1, 1, 1, 1, 0, 0, 0, 0]);
+  t.throws(() => batcher.slab({ epoch: 0, step: 0 }, 0), /maxSteps must be a positive integer, got 0/);
+
+  const calls: Array<[number, number]> = [];
+  for (let position = { epoch: 0, step: 0 }; position.epoch === 0; ) {
+    const at = position;
+    const slab = sameShapeSlab((maxSteps) => batcher.slab(at, maxSteps), { mode: 'bucket', ...options });
+    calls.push([slab.position.step, slab.steps]);
+    position = slab.next;
+  }
+  t.same(calls, [[0, 2], [2, 1], [3, 1]], 'bucket calls: steps 0-1 at 8, step 2 at 12, step 3 at 4');
+  t.equal(sameShapeSlab((maxSteps) => batcher.slab({ epoch: 0, step: 0 }, maxSteps), { mode: 'fixed', ...options }).steps, 4, 'fixed: the whole slab');
+  const packed = sameShapeSlab((maxSteps) => batcher.slab({ epoch: 0, step: 0 }, maxSteps), { mode: 'pack', ...options });
+  const call = shapeCall(packed.replicas, { mode: 'pack', micro: 4, m: 2, seqLen: S, buckets: [S], tokenTask: false, realMicro: packed.steps });
+  t.same([packed.steps, call.rows], [2, 1], 'pack: the first two steps fit one row each, the call runs at one row');
 });
 
 t.test('group by length: each chunk of 50 batches sorted longest first, the same examples per chunk', async (t) => {

@@ -13,7 +13,7 @@ import t, { type Test } from 'tap';
 import { modelForward } from '../lib/models/index.js';
 import { loadModelDir } from '../lib/pretrained/index.js';
 import { type EngineOutput, type RunOptions, type SequenceOutput, type ServeEngine, type TokensOutput } from '../lib/serve/engine.js';
-import { ModelEngine, type ModelEncoded, bucketSizes, defaultBatchBuckets } from '../lib/serve/model-engine.js';
+import { ModelEngine, type ModelEncoded, bucketSizes, defaultBatchBuckets, layoutBatch } from '../lib/serve/model-engine.js';
 import { softmax, sigmoid } from '../lib/serve/responses.js';
 import { putParams, disposeAll } from '../lib/train/model-state.js';
 import { bucketFor, powerOfTwoBuckets } from '../lib/train/padding.js';
@@ -76,8 +76,8 @@ await expect([...singles, ...pairs]);
 const distinct = (labels: string[]) => new Set(labels).size;
 
 t.test('the bucket sizes', async (t) => {
-  t.same(defaultBatchBuckets(32), [1, 4, 16, 32]);
-  t.same(defaultBatchBuckets(100), [1, 4, 16, 32, 64, 100]);
+  t.same(defaultBatchBuckets(32), [1, 2, 4, 8, 16, 32]);
+  t.same(defaultBatchBuckets(100), [1, 2, 4, 8, 16, 32, 64, 100]);
   t.same(defaultBatchBuckets(1), [1]);
   t.same(powerOfTwoBuckets(128), [16, 32, 64, 128]);
   t.same(powerOfTwoBuckets(24), [16, 24]);
@@ -89,6 +89,17 @@ t.test('the bucket sizes', async (t) => {
   t.equal(bucketFor(16, [1, 4, 16]), 16);
   t.equal(bucketFor(17, [1, 4, 16]), 16, 'none holds it: the largest');
   t.same(engine.buckets, { batch: [1, 8], length: [16, 24] });
+  const shapes = { batch: [1, 2, 4, 8], length: [16, 32] };
+  const layout = (lengths: number[]) => {
+    const { rows, length, starts } = layoutBatch(lengths, shapes);
+    return { rows, length, starts: Array.from(starts) };
+  };
+  t.same(layout([5]), { rows: 1, length: 16, starts: [0] }, 'one short input: one short row');
+  t.same(layout([10, 10, 10]), { rows: 1, length: 32, starts: [0, 10, 20] }, 'three inputs of 10 share a row of 32 (32 slots, not 4 rows of 16)');
+  t.same(layout([8, 8]), { rows: 1, length: 16, starts: [0, 8] }, 'equal slots: the shorter rows');
+  t.same(layout([20, 3, 12]), { rows: 2, length: 32, starts: [0, 32, 20] }, 'longest first, each into the first row with room: 20 + 12, then 3');
+  t.throws(() => layoutBatch([40], shapes), /no compiled shape holds 1 inputs of up to 40 tokens \(rows 1, 2, 4, 8; lengths 16, 32\)/);
+  t.throws(() => layoutBatch([10, 10], { batch: [1], length: [16] }), /no compiled shape holds 2 inputs/, 'more rows than the largest row bucket');
   t.equal(compiledAtWarmup, 2 * 2 * 2, 'every bucket on both replicas');
   t.match(engine.info, { family: 'bert', task: 'classification', labels: ['negative', 'neutral', 'positive'], maxInputLength: 24, maxBatchSize: 8, replicas: 2, modelId: 'sentiment' });
 });

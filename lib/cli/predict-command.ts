@@ -27,8 +27,8 @@ const PREDICT_HELP = `usage: pjrt-bert predict --model DIR (--data FILE [--text-
 --seq-len S              tokens per text, special tokens included (default: the length the
                          model was trained at, else 128; at most its positions)
 --batch-size N           texts per program run (default 32); the last batch is padded
---padding MODE           bucket (default): each batch padded to the smallest of 16, 32, 48, 64,
-                         96, ... that holds it; fixed: to --seq-len; pack: several texts per row
+--padding MODE           bucket (default): each batch padded to the smallest of 16, 24, 32, 40,
+                         ... that holds it; fixed: to --seq-len; pack: several texts per row
 --plugin P               PJRT plugin (default cpu)
 --replicas N             devices to spread each batch over (default 1)
 

@@ -12,7 +12,7 @@ import { seqLenNote } from './train-flags.js';
 
 const SERVE_HELP = `usage: pjrt-bert serve --model DIR [--host 127.0.0.1] [--port 8080] [--seq-len N]
                        [--max-batch-size 32] [--max-wait-ms 5] [--max-queue 1024] [--auto-truncate]
-                       [--plugin cpu|tpu|cuda|PATH] [--replicas R] [--batch-buckets 1,4,16,32]
+                       [--plugin cpu|tpu|cuda|PATH] [--replicas R] [--batch-buckets 1,2,4,8,16,32]
                        [--length-buckets 16,32,64,128] [--no-compile-cache] [--log-level info]
 
 --model DIR              a fine-tuned Hugging Face model directory of any supported family (the
@@ -31,10 +31,10 @@ const SERVE_HELP = `usage: pjrt-bert serve --model DIR [--host 127.0.0.1] [--por
 --auto-truncate          truncate too long inputs unless a request says "truncate": false
 --plugin P               PJRT plugin (default cpu)
 --replicas R             devices to serve on, one batch at a time each (default 1)
---batch-buckets LIST     batch sizes to compile (default 1,4,16,32,64,... below --max-batch-size,
-                         and it); a batch runs as the smallest that holds it
---length-buckets LIST    sequence lengths to compile (default 16,32,64,... below --seq-len, and
-                         it); a batch runs at the smallest that holds its longest input
+--batch-buckets LIST     row counts to compile (default 1,2,4,8,... below --max-batch-size, and
+                         it); a batch's inputs are packed whole into rows
+--length-buckets LIST    row lengths to compile (default 16,32,64,... below --seq-len, and it);
+                         a batch runs as the rows x length of fewest slots that hold it
 --no-compile-cache       compile every program instead of loading it from the compile cache
 --log-level L            debug (one line per batch), info (default), warn or error; to stderr
 

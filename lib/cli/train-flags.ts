@@ -69,8 +69,8 @@ execution
   --padding fixed|bucket|pack  pad rows to --seq-len (fixed), each batch to the smallest bucket
                                length that holds it (bucket, default), or pack several examples
                                per row (pack); the results are the same, the work is not
-  --buckets N,N,...            bucket lengths, increasing, ending at --seq-len (default 16, 32,
-                               48, 64, 96, 128, ... then --seq-len)
+  --buckets N,N,...            bucket lengths, increasing, ending at --seq-len (default 16, 24,
+                               32, ... steps of 8, then of an eighth past 128, then --seq-len)
   --group-by-length            sort rows by length within chunks of 50 shuffled batches
 output
   --out DIR                    HF model dir + trainer_state/ + metrics.jsonl (resumes if present)

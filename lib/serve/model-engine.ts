@@ -6,13 +6,15 @@
  *     const server = Server.create({ engine, port: 8080 });
  *     await server.listen();                                   // warm-up compiles every bucket
  *
- * Shapes. A batch of n inputs whose longest (after truncation) has t tokens runs as the smallest
- * batch bucket >= n and the smallest length bucket >= t (defaults: batches 1, 4, 16, 32, 64, ...
- * up to `maxBatchSize`; lengths 16, 32, 64, 128, ... up to the model's serving length), so a
- * short request pays for a short program and nothing is compiled after `warmup()`. Rows are
- * padded on the right with the pad id and a zero attention mask, and the padding rows of a batch
- * are discarded: every input gets the logits it gets alone and unpadded (as transformers'
- * pipeline runs one text), up to float rounding.
+ * Shapes. Every program runs `rows x length` tokens holding up to `maxBatchSize` inputs packed
+ * whole into rows (first-fit decreasing, as `--padding pack` trains): attention stays inside
+ * each input (a block-diagonal mask), positions restart at each input, and a sequence head reads
+ * each input's own first token. A batch runs as the compiled shape of fewest token slots that
+ * holds its packing (defaults: rows 1, 2, 4, 8, ... up to `maxBatchSize`; lengths 16, 32, 64,
+ * 128, ... up to the model's serving length): one short input runs alone in one short row, and
+ * 32 tweets share eight rows of 128 instead of padding 32 rows to the longest. Nothing is
+ * compiled after `warmup()`. Every input gets the logits it gets alone and unpadded (as
+ * transformers' pipeline runs one text), up to float rounding.
  *
  * Devices. A program runs on one device, so each bucket is compiled once per replica (device
  * assignment `[[device r]]`) and each replica holds its own copy of the parameters; the server's
@@ -38,7 +40,7 @@ import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loa
 import { type DeviceArray, type Executable, Runtime, compileCacheDir } from '../runtime/index.js';
 import { type Tensor, type TensorSpec, trace } from '../trace/index.js';
 import { disposeAll, putParams } from '../train/model-state.js';
-import { bucketFor, powerOfTwoBuckets } from '../train/padding.js';
+import { packRows, powerOfTwoBuckets } from '../train/padding.js';
 import { taskOfModel } from '../train/tasks.js';
 import type { EncodedInput, EngineInfo, EngineOutput, RunOptions, ServeEngine, ServeInput, ServeTask, TokenOutput } from './engine.js';
 
@@ -59,9 +61,9 @@ export interface ModelEngineOptions {
   readonly replicas?: number;
   /** The longest input in tokens (`maxInputLength`); default the length the model was trained at, else 128 (capped at its positions). */
   readonly seqLen?: number;
-  /** Most inputs per batch (default 32): the largest batch bucket. */
+  /** Most inputs per batch (default 32): the largest row bucket. */
   readonly maxBatchSize?: number;
-  /** Batch sizes to compile (default {@link defaultBatchBuckets}); `maxBatchSize` is added when missing. */
+  /** Row counts to compile (default {@link defaultBatchBuckets}); `maxBatchSize` is added when missing. */
   readonly batchBuckets?: readonly number[];
   /** Sequence lengths to compile (default {@link powerOfTwoBuckets}); `seqLen` is added when missing. */
   readonly lengthBuckets?: readonly number[];
@@ -71,18 +73,48 @@ export interface ModelEngineOptions {
   readonly compileCache?: boolean;
 }
 
-/** The bucket sizes an engine compiles. */
+/** The shapes an engine compiles: every row count with every row length. */
 export interface Buckets {
+  /** Rows per program (each row holds one or more inputs). */
   readonly batch: readonly number[];
+  /** Tokens per row. */
   readonly length: readonly number[];
 }
 
-/** Batch sizes 1, 4, 16, then doubling, below `maxBatchSize`, and `maxBatchSize` itself. Sync. */
+/** Row counts 1, 2, 4, 8, ... below `maxBatchSize`, and `maxBatchSize` itself. Sync. */
 export function defaultBatchBuckets(maxBatchSize: number): number[] {
   const sizes: number[] = [];
-  for (let b = 1; b < maxBatchSize; b = b < 16 ? b * 4 : b * 2) sizes.push(b);
+  for (let b = 1; b < maxBatchSize; b *= 2) sizes.push(b);
   sizes.push(maxBatchSize);
   return sizes;
+}
+
+/** Where a batch's inputs go: the compiled shape and each input's row and offset in it. */
+export interface BatchLayout {
+  readonly rows: number;
+  readonly length: number;
+  /** Flat token index (row * length + offset) of each input's first token. */
+  readonly starts: Int32Array;
+}
+
+/**
+ * The shape of fewest token slots (rows x length, ties to the shorter length) among `buckets`
+ * that holds inputs of `lengths` tokens packed whole into rows, and where each input goes. Sync;
+ * throws RangeError when no compiled shape holds them (an input longer than the longest bucket,
+ * or more rows needed than the largest row bucket).
+ */
+export function layoutBatch(lengths: readonly number[], buckets: Buckets): BatchLayout {
+  let best: BatchLayout | undefined;
+  const longest = Math.max(0, ...lengths);
+  for (const length of buckets.length) {
+    if (length < longest) continue;
+    const packing = packRows(lengths, length);
+    const rows = buckets.batch.find((count) => count >= packing.rows);
+    if (rows === undefined || (best && rows * length >= best.rows * best.length)) continue;
+    best = { rows, length, starts: Int32Array.from(packing.row, (row, i) => row * length + packing.offset[i]!) };
+  }
+  if (!best) throw new RangeError(`no compiled shape holds ${lengths.length} inputs of up to ${longest} tokens (rows ${buckets.batch.join(', ')}; lengths ${buckets.length.join(', ')})`);
+  return best;
 }
 
 /**
@@ -112,7 +144,7 @@ export function serveTaskOf(spec: ModelSpec, file: string): ServeTask {
 /** Tokens `encode` may return: long enough for any body the server accepts (the tokenizer truncates nothing). */
 const UNTRUNCATED = 2 ** 30;
 
-type Tokens = { inputIds: Tensor; attentionMask: Tensor; tokenTypeIds: Tensor };
+type Tokens = { inputIds: Tensor; attentionMask: Tensor; tokenTypeIds: Tensor; segmentIds: Tensor; positionIds: Tensor; exampleStarts: Tensor };
 
 /** A model directory served through bucketed programs on one or more devices. Dispose when done. */
 export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
@@ -266,16 +298,18 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     this.#warm = true;
   }
 
-  /** The forward pass for [batch, length] tokens, as MLIR text. */
-  #trace(batch: number, length: number): string {
+  /** The forward pass for [rows, length] packed tokens holding up to `maxBatchSize` inputs, as MLIR text. */
+  #trace(rows: number, length: number): string {
     const spec = this.#spec;
     const params = this.#params[0]!;
     const paramSpecs: Record<string, TensorSpec> = {};
     for (const name of this.#names) paramSpecs[name] = { dtype: 'f32', shape: params[name]!.shape };
-    const token: TensorSpec = { dtype: 's32', shape: [batch, length] };
+    const token: TensorSpec = { dtype: 's32', shape: [rows, length] };
+    const starts: TensorSpec = { dtype: 's32', shape: [this.info.maxBatchSize] };
     const computeDtype = this.#precision;
     const forward = (p: Record<string, Tensor>, tokens: Tokens) => modelForward(spec, p, tokens, { train: false, computeDtype });
-    return trace(forward, [paramSpecs, { inputIds: token, attentionMask: token, tokenTypeIds: token }], { name: `serve_${batch}x${length}` }).text;
+    const tokenSpecs = { inputIds: token, attentionMask: token, tokenTypeIds: token, segmentIds: token, positionIds: token, exampleStarts: starts };
+    return trace(forward, [paramSpecs, tokenSpecs], { name: `serve_${rows}x${length}` }).text;
   }
 
   /**
@@ -293,30 +327,36 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     if (inputs.length > maxBatchSize) throw new RangeError(`${inputs.length} inputs are more than the largest batch (${maxBatchSize})`);
     if (inputs.length === 0) return [];
     const encodings = await Promise.all(inputs.map((encoded) => (encoded.tokenCount > maxInputLength ? this.#truncated(encoded.input) : encoded.encoding)));
-    const longest = Math.max(...encodings.map((e) => e.inputIds.length));
-    const batch = bucketFor(inputs.length, this.buckets.batch);
-    const length = bucketFor(longest, this.buckets.length);
-    const executable = this.#programs.get(`${batch}x${length}`)?.[replica];
-    if (!executable) throw new Error(`internal: no program for a batch of ${inputs.length} inputs of up to ${longest} tokens (bucket ${batch}x${length})`);
+    const { rows, length, starts } = layoutBatch(encodings.map((e) => e.inputIds.length), this.buckets);
+    const executable = this.#programs.get(`${rows}x${length}`)?.[replica];
+    if (!executable) throw new Error(`internal: no program for ${rows} rows of ${length} tokens`);
 
-    const inputIds = new Int32Array(batch * length).fill(this.tokenizer.padId);
-    const attentionMask = new Int32Array(batch * length);
-    const tokenTypeIds = new Int32Array(batch * length);
-    encodings.forEach((encoding, row) => {
-      inputIds.set(encoding.inputIds, row * length);
-      attentionMask.fill(1, row * length, row * length + encoding.inputIds.length);
-      tokenTypeIds.set(encoding.tokenTypeIds, row * length);
+    const inputIds = new Int32Array(rows * length).fill(this.tokenizer.padId);
+    const attentionMask = new Int32Array(rows * length);
+    const tokenTypeIds = new Int32Array(rows * length);
+    const segmentIds = new Int32Array(rows * length);
+    const positionIds = new Int32Array(rows * length);
+    const exampleStarts = new Int32Array(maxBatchSize);
+    const segmentsOfRow = new Int32Array(rows);
+    encodings.forEach((encoding, i) => {
+      const start = starts[i]!;
+      const end = start + encoding.inputIds.length;
+      exampleStarts[i] = start;
+      inputIds.set(encoding.inputIds, start);
+      attentionMask.fill(1, start, end);
+      tokenTypeIds.set(encoding.tokenTypeIds, start);
+      segmentIds.fill(++segmentsOfRow[Math.floor(start / length)]!, start, end);
+      for (let p = 0; p < encoding.inputIds.length; p++) positionIds[start + p] = p;
     });
-    for (let row = encodings.length; row < batch; row++) attentionMask[row * length] = 1; // padding rows: one visible token, outputs discarded
 
-    const put = (data: Int32Array) => this.runtime.put(data, [batch, length], { device: replica });
-    const tokens = await Promise.all([put(inputIds), put(attentionMask), put(tokenTypeIds)]);
+    const put = (data: Int32Array) => this.runtime.put(data, [rows, length], { device: replica });
+    const tokens = await Promise.all([put(inputIds), put(attentionMask), put(tokenTypeIds), put(segmentIds), put(positionIds), this.runtime.put(exampleStarts, [maxBatchSize], { device: replica })]);
     let logits: Float32Array;
     try {
       const params = this.#params[replica]!;
       const [outputs] = await executable.execute([...this.#names.map((name) => params[name]!), ...tokens], { donate: false });
       try {
-        logits = (await outputs![0]!.toHost()) as Float32Array;
+        logits = (await outputs![0]!.toHost()) as Float32Array; // [maxBatchSize, labels], or [rows, length, labels] for a token head
       } finally {
         for (const output of outputs!) output.dispose();
       }
@@ -327,7 +367,7 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     if (this.info.task !== 'token-classification') {
       return inputs.map((_, i) => ({ logits: logits.slice(i * labels, (i + 1) * labels) }));
     }
-    return inputs.map((encoded, i) => ({ tokens: wordOutputs(encoded.input.text, encodings[i]!, (t) => logits.slice((i * length + t) * labels, (i * length + t + 1) * labels)) }));
+    return inputs.map((encoded, i) => ({ tokens: wordOutputs(encoded.input.text, encodings[i]!, (t) => logits.slice((starts[i]! + t) * labels, (starts[i]! + t + 1) * labels)) }));
   }
 
   /** `input` encoded again, truncated to the serving length as the tokenizer truncates. */

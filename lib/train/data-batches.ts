@@ -249,12 +249,14 @@ export class SlabBatcher {
   }
 
   /**
-   * The slab for the call starting at `position`: steps [step, min(step + K, stepsPerEpoch))
-   * of that epoch, padded to K steps and B examples. Sync; throws RangeError for an invalid
-   * position (negative, fractional, or `step` not below `stepsPerEpoch`).
+   * The slab for the call starting at `position`: steps [step, min(step + K, step + maxSteps,
+   * stepsPerEpoch)) of that epoch, padded to K steps and B examples. Sync; throws RangeError for
+   * an invalid position (negative, fractional, or `step` not below `stepsPerEpoch`) or a
+   * `maxSteps` below 1.
    */
-  slab(position: DataPosition): Slab {
+  slab(position: DataPosition, maxSteps: number = this.stepsPerCall): Slab {
     this.check(position);
+    if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}`);
     const { epoch, step } = position;
     const K = this.stepsPerCall;
     const b = this.shardSize;
@@ -262,7 +264,7 @@ export class SlabBatcher {
     const W = this.examples.targetWidth;
     const B = this.globalBatchSize;
     const order = this.order(epoch);
-    const steps = Math.min(K, this.stepsPerEpoch - step);
+    const steps = Math.min(K, maxSteps, this.stepsPerEpoch - step);
     const replicas: ReplicaSlab[] = Array.from({ length: this.replicas }, () => ({
       inputIds: new Int32Array(K * b * S),
       attentionMask: new Int32Array(K * b * S),

@@ -8,7 +8,7 @@ import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
-import { type PaddingMode, defaultBuckets, rowLength, shapeCall } from './padding.js';
+import { type PaddingMode, defaultBuckets, rowLength, sameShapeSlab, shapeCall } from './padding.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
 import { makeEvalStep } from './programs.js';
 import type { Task, TaskMetrics, TaskReport } from './task.js';
@@ -79,8 +79,12 @@ export class EvalRunner implements Disposable {
     const shard = batcher.shardSize;
     const K = config.stepsPerExecution;
     const buckets = config.buckets ?? defaultBuckets(S);
-    for (const slab of batcher.slabs(1)) {
-      const call = shapeCall(slab.replicas, { mode: config.padding ?? 'fixed', micro: K, m: shard, seqLen: S, buckets, tokenTask: this.#tokenHead, realMicro: slab.steps });
+    const mode = config.padding ?? 'fixed';
+    for (let position = { epoch: 0, step: 0 }; position.epoch === 0; ) {
+      const at = position;
+      const slab = sameShapeSlab((maxSteps) => batcher.slab(at, maxSteps), { mode, accumulation: 1, m: shard, seqLen: S, buckets });
+      position = slab.next;
+      const call = shapeCall(slab.replicas, { mode, micro: K, m: shard, seqLen: S, buckets, tokenTask: this.#tokenHead, realMicro: slab.steps });
       const { rows, seqLen: width } = call;
       const args = await Promise.all(
         call.replicas.map(async (part, r) => {

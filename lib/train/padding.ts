@@ -4,16 +4,19 @@
  *
  * - `fixed`: as cut.
  * - `bucket`: every row is cut to the smallest bucket length that holds the call's longest
- *   example (for example 16, 32, 64, 128). One program per bucket used, each compiled once.
+ *   example (see {@link defaultBuckets}). One program per bucket used, each compiled once.
  * - `pack`: the examples of each micro-batch are packed, first-fit decreasing, into rows of
  *   `--seq-len` tokens: `segmentIds` (1, 2, ... per example in a row, 0 for padding) make
  *   attention block-diagonal, `positionIds` restart at each example, `exampleStarts` (flat
  *   index row * S + offset) tell sequence heads where each example's first token is. The row
- *   count is the smallest of a few buckets (multiples of m/8) that holds every micro-batch of
- *   the call on every replica, so every replica's shard has one shape and the programs stay few.
+ *   count is the smallest bucket (see {@link rowBuckets}) that holds every micro-batch of the
+ *   call on every replica, so every replica's shard has one shape and the programs stay few.
  *   An example is never split across rows: longer than a row, it was already truncated to it.
  *
- * Which examples form a step never changes, so the mathematics is that of each example alone.
+ * A call's shape is that of its most demanding step, so a call runs only consecutive steps of
+ * one shape ({@link stepShapes}, {@link sameShapeRun}): a step of 48 tokens is not padded to
+ * 64 because a later step of the same call needed 64. Which examples form a step never
+ * changes, so the mathematics is that of each example alone.
  */
 
 /** How rows are padded. */
@@ -28,13 +31,16 @@ export function isPaddingMode(value: string): value is PaddingMode {
 }
 
 /**
- * The training sequence-length buckets for `seqLen`: 16, 32, 48, 64, then steps of half the
- * last (96, 128, 192, 256, 384, 512, ...) below it, then `seqLen`: at most a third of a bucket
- * is padding beyond the longest row, and a program is compiled only for the buckets used. Sync.
+ * The training sequence-length buckets for `seqLen`: multiples of 8 from 16 while a step of 8
+ * is at most an eighth of the length (16, 24, ..., 128), then steps of an eighth rounded down
+ * to a multiple of 8 (144, 160, 176, 192, 216, ...), then `seqLen`. Each bucket is within an
+ * eighth of the next, so a step pads at most 8 tokens or an eighth beyond its longest row (the
+ * Hugging Face Trainer pads to the longest row exactly); a program is compiled only for the
+ * buckets a run uses. Sync.
  */
 export function defaultBuckets(seqLen: number): number[] {
   const buckets: number[] = [];
-  for (let length = 16; length < seqLen; length = length < 64 ? length + 16 : length + length / 2) buckets.push(length);
+  for (let length = 16; length < seqLen; length += Math.max(8, Math.floor(length / 64) * 8)) buckets.push(length);
   buckets.push(seqLen);
   return buckets;
 }
@@ -59,13 +65,14 @@ export function checkBuckets(buckets: readonly number[], seqLen: number): void {
 }
 
 /**
- * The row-count buckets of `rows` example slots: the multiples of ceil(m/8) below m, then m
- * (for m = 32: 4, 8, 12, ..., 32). Only the counts a run needs are compiled. Sync.
+ * The row-count buckets of `rows` example slots: every count up to 16, then steps of an eighth
+ * (rounded down), then `rows` (for m = 32: 1, 2, ..., 16, 18, 20, 22, 24, 27, 30, 32), so a
+ * packed step carries at most one row or an eighth more than it needs. Only the counts a run
+ * uses are compiled. Sync.
  */
 export function rowBuckets(rows: number): number[] {
-  const step = Math.ceil(rows / 8);
   const buckets: number[] = [];
-  for (let count = step; count < rows; count += step) buckets.push(count);
+  for (let count = 1; count < rows; count += Math.max(1, Math.floor(count / 8))) buckets.push(count);
   buckets.push(rows);
   return buckets;
 }
@@ -190,12 +197,7 @@ export function shapeCall(
     return { seqLen: Sb, rows: m, replicas, slots: fixed.length * options.realMicro * m * Sb, realTokens };
   }
   // pack: lay out each micro-batch of each replica, then pad every one to the call's row bucket
-  const packings = fixed.map((slab) =>
-    Array.from({ length: micro }, (_, u) => {
-      const lengths = Array.from({ length: m }, (_, j) => (slab.weights[u * m + j] === 0 ? 0 : rowLength(slab.attentionMask, u * m + j, S)));
-      return packRows(lengths, S);
-    }),
-  );
+  const packings = fixed.map((slab) => Array.from({ length: micro }, (_, u) => packRows(microLengths(slab, u, m, S), S)));
   const rows = bucketFor(Math.max(1, ...packings.flat().map((p) => p.rows)), rowBuckets(m));
   const replicas = fixed.map((slab, replica) => {
     const out: ShapedSlab = {
@@ -230,4 +232,60 @@ export function shapeCall(
     return out;
   });
   return { seqLen: S, rows, replicas, slots: fixed.length * options.realMicro * rows * S, realTokens };
+}
+
+/** Real tokens of each example of micro-batch `u` of a fixed slab (0 for a padding example). Sync. */
+function microLengths(slab: FixedSlab, u: number, m: number, seqLen: number): number[] {
+  return Array.from({ length: m }, (_, j) => (slab.weights[u * m + j] === 0 ? 0 : rowLength(slab.attentionMask, u * m + j, seqLen)));
+}
+
+/**
+ * The shape each step of a call needs on its own, in {@link shapeCall}'s terms: for `bucket`
+ * the bucket length of the step's longest example, for `pack` the row-count bucket of its
+ * fullest micro-batch, for `fixed` `seqLen`; over every replica and the `accumulation`
+ * micro-batches of the step. `steps` entries (a step without real examples needs the least).
+ * Sync.
+ */
+export function stepShapes(
+  fixed: readonly FixedSlab[],
+  options: { mode: PaddingMode; steps: number; accumulation: number; m: number; seqLen: number; buckets: readonly number[] },
+): number[] {
+  const { mode, steps, accumulation: A, m, seqLen: S } = options;
+  if (mode === 'fixed') return new Array<number>(steps).fill(S);
+  const rowCounts = rowBuckets(m);
+  return Array.from({ length: steps }, (_, k) => {
+    let need = 0;
+    for (const slab of fixed) {
+      for (let u = k * A; u < (k + 1) * A; u++) {
+        const lengths = microLengths(slab, u, m, S);
+        need = Math.max(need, mode === 'bucket' ? Math.max(...lengths) : packRows(lengths, S).rows);
+      }
+    }
+    return mode === 'bucket' ? bucketFor(need, options.buckets) : bucketFor(Math.max(1, need), rowCounts);
+  });
+}
+
+/**
+ * How many of the first `steps` steps share the first step's shape: the steps one call runs,
+ * so that no step pays for a longer neighbour. Sync; at least 1 when `steps` is.
+ */
+export function sameShapeRun(shapes: readonly number[], steps: number): number {
+  let run = Math.min(1, steps);
+  while (run < steps && shapes[run] === shapes[0]) run++;
+  return run;
+}
+
+/**
+ * The slab of the next call, cut to the run of steps that share its first step's shape:
+ * `slabAt(maxSteps)` cuts a slab of at most that many steps at the call's position (a
+ * SlabBatcher's `slab`). For `fixed` every step has one shape and the slab is whole. Sync.
+ */
+export function sameShapeSlab<T extends { readonly steps: number; readonly replicas: readonly FixedSlab[] }>(
+  slabAt: (maxSteps?: number) => T,
+  options: { mode: PaddingMode; accumulation: number; m: number; seqLen: number; buckets: readonly number[] },
+): T {
+  const slab = slabAt();
+  if (options.mode === 'fixed' || slab.steps <= 1) return slab;
+  const run = sameShapeRun(stepShapes(slab.replicas, { ...options, steps: slab.steps }), slab.steps);
+  return run < slab.steps ? slabAt(run) : slab;
 }

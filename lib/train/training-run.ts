@@ -21,7 +21,7 @@ import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memo
 import { type ModelState, disposeAll, getParams, putParams } from './model-state.js';
 import { disposeState, optimizerStateToHost, placeOptimizerState } from './optimizer-state.js';
 import type { ProgressReporter } from './progress.js';
-import { type ShapedCall, type ShapedSlab, defaultBuckets, shapeCall } from './padding.js';
+import { type ShapedCall, type ShapedSlab, defaultBuckets, sameShapeSlab, shapeCall } from './padding.js';
 import { makeTrainStep } from './programs.js';
 import { TensorBoardWriter } from './tensorboard.js';
 import type { Task } from './task.js';
@@ -241,10 +241,11 @@ export class TrainingRun implements Disposable {
       let realTokens = 0;
       do {
         const callStarted = performance.now();
-        const slab = this.#batcher.slab(position);
-        const firstStep = this.#batcher.globalStep(position);
         const A = config.gradientAccumulationSteps;
-        const call = shapeCall(slab.replicas, { mode: config.padding, micro: config.stepsPerExecution * A, m: this.#batcher.shardSize / A, seqLen: this.#train.seqLen, buckets: this.#buckets, tokenTask: this.#task.granularity === 'token', realMicro: slab.steps * A });
+        const m = this.#batcher.shardSize / A;
+        const slab = sameShapeSlab((maxSteps) => this.#batcher.slab(position, maxSteps), { mode: config.padding, accumulation: A, m, seqLen: this.#train.seqLen, buckets: this.#buckets });
+        const firstStep = this.#batcher.globalStep(position);
+        const call = shapeCall(slab.replicas, { mode: config.padding, micro: config.stepsPerExecution * A, m, seqLen: this.#train.seqLen, buckets: this.#buckets, tokenTask: this.#task.granularity === 'token', realMicro: slab.steps * A });
         slots += call.slots;
         realTokens += call.realTokens;
         const args = await Promise.all(call.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(call, part, r, firstStep, slab.steps)] as const));
