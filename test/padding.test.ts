@@ -14,7 +14,7 @@ import { loadModelDir } from '../lib/pretrained/index.js';
 import { parseTrainerConfig } from '../lib/train/config.js';
 import { GROUP_BY_LENGTH_BATCHES, SlabBatcher, exampleLengths, groupedByLength } from '../lib/train/data-batches.js';
 import { tokenizeExamples, tokenizeWords } from '../lib/train/data.js';
-import { type FixedSlab, checkBuckets, defaultBuckets, packRows, rowBuckets, sameShapeRun, sameShapeSlab, shapeCall, stepShapes } from '../lib/train/padding.js';
+import { type FixedSlab, checkBuckets, defaultBuckets, packRows, planRun, planShapes, rowBuckets, sameShapeRun, sameShapeSlab, shapeCall, stepNeed, stepShapes } from '../lib/train/padding.js';
 import { Predictor } from '../lib/train/predictor.js';
 import { IGNORED } from '../lib/train/task.js';
 import { Trainer } from '../lib/train/trainer.js';
@@ -142,6 +142,45 @@ t.test('a call runs only consecutive steps of one shape, so no step is padded fo
   const packed = sameShapeSlab((maxSteps) => batcher.slab({ epoch: 0, step: 0 }, maxSteps), { mode: 'pack', ...options });
   const call = shapeCall(packed.replicas, { mode: 'pack', micro: 4, m: 2, seqLen: S, buckets: [S], tokenTask: false, realMicro: packed.steps });
   t.same([packed.steps, call.rows], [2, 1], 'pack: the first two steps fit one row each, the call runs at one row');
+});
+
+t.test('the shape plan: a program is compiled only where it saves more than compiling costs', async (t) => {
+  // 10 steps need 48 tokens, 2 need 56, 1 needs 64; compiling costs 100 (in token-steps)
+  const needs = [...new Array<number>(10).fill(48), 56, 56, 64];
+  t.same(planShapes(needs, 100), [48, 64], '56 runs at 64 (2 x 8 wasted < 100); 48 saves 10 x 16 > 100');
+  t.same(planShapes(needs, 10), [48, 56, 64], 'compiling cheap: every need its own program');
+  t.same(planShapes(needs, 1000), [64], 'compiling dear: one program');
+  t.same(planShapes([], 5), []);
+  const brute = (costs: number) => {
+    // every subset containing the largest need, the cheapest by the stated cost
+    const shapes = [48, 56, 64];
+    let best = { cost: Infinity, chosen: [] as number[] };
+    for (let mask = 0; mask < 4; mask++) {
+      const chosen = [...shapes.slice(0, 2).filter((_, i) => mask & (1 << i)), 64];
+      const cost = chosen.length * costs + needs.reduce((sum, need) => sum + chosen.find((c) => c >= need)!, 0);
+      if (cost < best.cost) best = { cost, chosen };
+    }
+    return best.chosen;
+  };
+  for (const cost of [0, 7, 31, 33, 100, 159, 161, 500]) t.same(planShapes(needs, cost), brute(cost), `compile cost ${cost}: the cheapest subset`);
+
+  t.equal(stepNeed([3, 9, 0, 5], { mode: 'bucket', replicas: 2, accumulation: 1, seqLen: 16, candidates: [4, 8, 12, 16] }), 12, 'bucket: the longest example, bucketed');
+  t.equal(stepNeed([9, 9, 3, 3], { mode: 'pack', replicas: 2, accumulation: 1, seqLen: 16, candidates: [1, 2] }), 2, 'pack: replica 0 needs two rows for 9 and 9');
+  t.equal(stepNeed([9, 3, 9, 3], { mode: 'pack', replicas: 2, accumulation: 1, seqLen: 16, candidates: [1, 2] }), 1, 'pack: 9 + 3 fit one row on each replica');
+  t.equal(stepNeed([9, 3, 9, 3], { mode: 'pack', replicas: 1, accumulation: 2, seqLen: 16, candidates: [1, 2, 3, 4] }), 1, 'pack: per micro-batch of accumulation');
+
+  const steps = [[40, 12], [40, 12], [40, 12], [8, 8]].map((lengths) => Int32Array.from(lengths));
+  const options = { replicas: 1, accumulation: 1, seqLen: 64, buckets: [16, 32, 48, 64] };
+  t.same(planRun(steps, { mode: 'bucket', ...options, plan: true }).buckets, [48, 64], 'one short step runs at 48: a second program costs more; 64 kept last');
+  t.same(planRun(steps, { mode: 'bucket', ...options, plan: false }).buckets, [16, 32, 48, 64], 'buckets the user chose are kept');
+  t.same(planRun(steps, { mode: 'pack', ...options, plan: true }).rowCounts, [1, 2], 'pack: one row each');
+  t.same(planRun(steps, { mode: 'fixed', ...options, plan: true }), { buckets: [16, 32, 48, 64], rowCounts: [1, 2] });
+
+  const lengths = [3, 5, 2, 4, 5, 1];
+  const fake = { count: lengths.length, seqLen: 8, attentionMask: new Int32Array(lengths.length * 8), inputIds: new Int32Array(lengths.length * 8), tokenTypeIds: new Int32Array(lengths.length * 8), targets: new Int32Array(lengths.length), targetWidth: 1 };
+  lengths.forEach((length, i) => fake.attentionMask.fill(1, i * 8, i * 8 + length));
+  const batcher = new SlabBatcher(fake as never, { globalBatchSize: 4, shuffle: false });
+  t.same([...batcher.stepLengths(2)].map((step) => Array.from(step)), [[3, 5, 2, 4], [5, 1, 0, 0], [3, 5, 2, 4], [5, 1, 0, 0]], 'every step of two epochs, padding examples 0');
 });
 
 t.test('group by length: each chunk of 50 batches sorted longest first, the same examples per chunk', async (t) => {

@@ -295,6 +295,23 @@ export class SlabBatcher {
   }
 
   /**
+   * The real tokens of each step's examples, in global-batch order (B entries, 0 for a padding
+   * example), for every step of epochs 0..epochs-1 (what the shape plan of lib/train/padding
+   * reads, without building slabs). Sync generator.
+   */
+  *stepLengths(epochs: number): Generator<Int32Array> {
+    const lengths = exampleLengths(this.examples);
+    const B = this.globalBatchSize;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = this.order(epoch);
+      for (let step = 0; step < this.stepsPerEpoch; step++) {
+        const real = Math.min(B, order.length - step * B);
+        yield Int32Array.from({ length: B }, (_, j) => (j < real ? lengths[order[step * B + j]!]! : 0));
+      }
+    }
+  }
+
+  /**
    * The dropout keys of replica `replica`'s part of the call whose first step is global step
    * `firstStep`: u32 [K, B/R, 2] (row-major), row (k, i) holding {@link exampleDropoutKey} of
    * step firstStep + k and global-batch position replica * B/R + i, the example that

@@ -8,7 +8,7 @@ import type { DeviceArray, Runtime } from '../runtime/index.js';
 import { jit, type JitFunction } from '../trace/index.js';
 import type { TokenizedExamples } from './data.js';
 import { SlabBatcher } from './data-batches.js';
-import { type PaddingMode, defaultBuckets, rowLength, sameShapeSlab, shapeCall } from './padding.js';
+import { type PaddingMode, defaultBuckets, planRun, rowLength, sameShapeSlab, shapeCall } from './padding.js';
 import { type ModelState, disposeAll, putParams } from './model-state.js';
 import { makeEvalStep } from './programs.js';
 import type { Task, TaskMetrics, TaskReport } from './task.js';
@@ -78,13 +78,13 @@ export class EvalRunner implements Disposable {
     const batcher = new SlabBatcher(examples, { globalBatchSize: config.batchSize, replicas: config.replicas, stepsPerCall: config.stepsPerExecution, shuffle: false });
     const shard = batcher.shardSize;
     const K = config.stepsPerExecution;
-    const buckets = config.buckets ?? defaultBuckets(S);
     const mode = config.padding ?? 'fixed';
+    const shapes = planRun(batcher.stepLengths(1), { mode, replicas: config.replicas, accumulation: 1, seqLen: S, buckets: config.buckets ?? defaultBuckets(S), plan: config.buckets === undefined });
     for (let position = { epoch: 0, step: 0 }; position.epoch === 0; ) {
       const at = position;
-      const slab = sameShapeSlab((maxSteps) => batcher.slab(at, maxSteps), { mode, accumulation: 1, m: shard, seqLen: S, buckets });
+      const slab = sameShapeSlab((maxSteps) => batcher.slab(at, maxSteps), { mode, accumulation: 1, m: shard, seqLen: S, ...shapes });
       position = slab.next;
-      const call = shapeCall(slab.replicas, { mode, micro: K, m: shard, seqLen: S, buckets, tokenTask: this.#tokenHead, realMicro: slab.steps });
+      const call = shapeCall(slab.replicas, { mode, micro: K, m: shard, seqLen: S, ...shapes, tokenTask: this.#tokenHead, realMicro: slab.steps });
       const { rows, seqLen: width } = call;
       const args = await Promise.all(
         call.replicas.map(async (part, r) => {

@@ -165,7 +165,7 @@ export function rowLength(mask: Int32Array, r: number, seqLen: number): number {
  */
 export function shapeCall(
   fixed: readonly FixedSlab[],
-  options: { mode: PaddingMode; micro: number; m: number; seqLen: number; buckets: readonly number[]; tokenTask: boolean; realMicro: number },
+  options: { mode: PaddingMode; micro: number; m: number; seqLen: number; buckets: readonly number[]; rowCounts?: readonly number[]; tokenTask: boolean; realMicro: number },
 ): ShapedCall {
   const { mode, micro, m, seqLen: S, tokenTask } = options;
   const width = fixed[0]!.targets.length / (micro * m);
@@ -198,7 +198,7 @@ export function shapeCall(
   }
   // pack: lay out each micro-batch of each replica, then pad every one to the call's row bucket
   const packings = fixed.map((slab) => Array.from({ length: micro }, (_, u) => packRows(microLengths(slab, u, m, S), S)));
-  const rows = bucketFor(Math.max(1, ...packings.flat().map((p) => p.rows)), rowBuckets(m));
+  const rows = bucketFor(Math.max(1, ...packings.flat().map((p) => p.rows)), options.rowCounts ?? rowBuckets(m));
   const replicas = fixed.map((slab, replica) => {
     const out: ShapedSlab = {
       inputIds: new Int32Array(micro * rows * S),
@@ -248,11 +248,11 @@ function microLengths(slab: FixedSlab, u: number, m: number, seqLen: number): nu
  */
 export function stepShapes(
   fixed: readonly FixedSlab[],
-  options: { mode: PaddingMode; steps: number; accumulation: number; m: number; seqLen: number; buckets: readonly number[] },
+  options: { mode: PaddingMode; steps: number; accumulation: number; m: number; seqLen: number; buckets: readonly number[]; rowCounts?: readonly number[] },
 ): number[] {
   const { mode, steps, accumulation: A, m, seqLen: S } = options;
   if (mode === 'fixed') return new Array<number>(steps).fill(S);
-  const rowCounts = rowBuckets(m);
+  const rowCounts = options.rowCounts ?? rowBuckets(m);
   return Array.from({ length: steps }, (_, k) => {
     let need = 0;
     for (const slab of fixed) {
@@ -282,10 +282,99 @@ export function sameShapeRun(shapes: readonly number[], steps: number): number {
  */
 export function sameShapeSlab<T extends { readonly steps: number; readonly replicas: readonly FixedSlab[] }>(
   slabAt: (maxSteps?: number) => T,
-  options: { mode: PaddingMode; accumulation: number; m: number; seqLen: number; buckets: readonly number[] },
+  options: { mode: PaddingMode; accumulation: number; m: number; seqLen: number; buckets: readonly number[]; rowCounts?: readonly number[] },
 ): T {
   const slab = slabAt();
   if (options.mode === 'fixed' || slab.steps <= 1) return slab;
   const run = sameShapeRun(stepShapes(slab.replicas, { ...options, steps: slab.steps }), slab.steps);
   return run < slab.steps ? slabAt(run) : slab;
+}
+
+/**
+ * What compiling one program costs, in steps at the largest shape: measured on the CPU (a
+ * `mini` train program of K=8 steps compiles in 2.6 s, a step of 32 rows of 128 tokens runs in
+ * about 0.9 s; eval programs alike). Unmeasured on TPU and GPU, where compiling costs more
+ * steps: the compile cache then pays for the shapes of the first run.
+ */
+export const COMPILE_COST_STEPS = 3;
+
+/**
+ * The shape a step of `lengths` (its B examples' real tokens in global-batch order, 0 for a
+ * padding example) needs among `candidates`: for `bucket` the smallest length holding its
+ * longest example; for `pack` the smallest row count holding the packing of its fullest
+ * micro-batch (replica r's micro-batch a is examples r*b + a*m .. + m, b = B/replicas, m =
+ * b/accumulation, as SlabBatcher lays them out). Sync.
+ */
+export function stepNeed(lengths: ArrayLike<number>, options: { mode: 'bucket' | 'pack'; replicas: number; accumulation: number; seqLen: number; candidates: readonly number[] }): number {
+  const { mode, replicas, accumulation, seqLen, candidates } = options;
+  if (mode === 'bucket') {
+    let longest = 0;
+    for (let i = 0; i < lengths.length; i++) longest = Math.max(longest, lengths[i]!);
+    return bucketFor(longest, candidates);
+  }
+  const m = lengths.length / (replicas * accumulation);
+  let rows = 1;
+  for (let start = 0; start < lengths.length; start += m) rows = Math.max(rows, packRows(Array.from({ length: m }, (_, i) => lengths[start + i]!), seqLen).rows);
+  return bucketFor(rows, candidates);
+}
+
+/**
+ * Which shapes to compile, given the shape each step needs: the subset minimising the run's
+ * work plus compiling, sum over steps of `size(shape run at)` + `compileCost` per program, where
+ * a step runs at the smallest chosen shape that holds its need (size: a bucket's length, a
+ * row count; compileCost in the same units times steps). A dynamic programme over the needed
+ * shapes, ascending: the cheapest plan whose largest shape is u_j extends the cheapest plan
+ * ending at some u_i < u_j with one program for the needs in (u_i, u_j]. A long run compiles
+ * every shape it needs; a short one runs rare shapes at a larger one. Sync; the largest need is
+ * always chosen; empty for no steps.
+ */
+export function planShapes(needs: readonly number[], compileCost: number, size: (shape: number) => number = (shape) => shape): number[] {
+  const counts = new Map<number, number>();
+  for (const need of needs) counts.set(need, (counts.get(need) ?? 0) + 1);
+  const shapes = [...counts.keys()].sort((a, b) => a - b);
+  const best = [0]; // best[j]: cheapest cost of the needs up to shapes[j - 1], that shape chosen
+  const previous = [-1];
+  for (let j = 1; j <= shapes.length; j++) {
+    let steps = 0;
+    best.push(Infinity);
+    previous.push(0);
+    for (let i = j - 1; i >= 0; i--) {
+      steps += counts.get(shapes[i]!)!; // the needs in (shapes[i - 1], shapes[j - 1]]
+      const cost = best[i]! + compileCost + steps * size(shapes[j - 1]!);
+      if (cost < best[j]!) [best[j], previous[j]] = [cost, i];
+    }
+  }
+  const chosen: number[] = [];
+  for (let j = shapes.length; j > 0; j = previous[j]!) chosen.unshift(shapes[j - 1]!);
+  return chosen;
+}
+
+/** The shapes a run may use: sequence lengths for `bucket`, row counts for `pack`. */
+export interface ShapePlan {
+  readonly buckets: readonly number[];
+  readonly rowCounts: readonly number[];
+}
+
+/**
+ * The shapes of a run whose steps hold examples of `stepLengths` (one entry per step, as
+ * {@link stepNeed} reads it): {@link planShapes} over the steps' needs with a compile cost of
+ * {@link COMPILE_COST_STEPS} steps at the largest shape, the largest shape (`seqLen`, or every
+ * row) always kept last. `buckets` are the candidates of `bucket` mode; `plan: false` keeps
+ * them as given (the user chose them). Sync.
+ */
+export function planRun(
+  stepLengths: Iterable<ArrayLike<number>>,
+  options: { mode: PaddingMode; replicas: number; accumulation: number; seqLen: number; buckets: readonly number[]; plan: boolean },
+): ShapePlan {
+  const { mode, replicas, accumulation, seqLen, buckets } = options;
+  const steps = [...stepLengths];
+  const m = steps.length > 0 ? steps[0]!.length / (replicas * accumulation) : 1;
+  const rowCounts = rowBuckets(m);
+  if (mode === 'fixed' || (mode === 'bucket' && !options.plan)) return { buckets, rowCounts };
+  const candidates = mode === 'bucket' ? buckets : rowCounts;
+  const largest = candidates.at(-1)!;
+  const needs = steps.map((lengths) => stepNeed(lengths, { mode, replicas, accumulation, seqLen, candidates }));
+  const chosen = planShapes(needs, COMPILE_COST_STEPS * largest);
+  const kept = chosen.at(-1) === largest ? chosen : [...chosen, largest];
+  return mode === 'bucket' ? { buckets: kept, rowCounts } : { buckets, rowCounts: kept };
 }

@@ -21,7 +21,7 @@ import { checkTrainMemory, deviceMemoryLimit, estimateTrainMemory } from './memo
 import { type ModelState, disposeAll, getParams, putParams } from './model-state.js';
 import { disposeState, optimizerStateToHost, placeOptimizerState } from './optimizer-state.js';
 import type { ProgressReporter } from './progress.js';
-import { type ShapedCall, type ShapedSlab, defaultBuckets, sameShapeSlab, shapeCall } from './padding.js';
+import { type ShapePlan, type ShapedCall, type ShapedSlab, defaultBuckets, planRun, sameShapeSlab, shapeCall } from './padding.js';
 import { makeTrainStep } from './programs.js';
 import { TensorBoardWriter } from './tensorboard.js';
 import type { Task } from './task.js';
@@ -76,8 +76,8 @@ export class TrainingRun implements Disposable {
   /** Parameters of the model (for the disk-space check). */
   readonly #parameterCount: number;
   #state: Tree<DeviceArray>[] = [];
-  /** Sequence-length buckets of `bucket` mode. */
-  readonly #buckets: readonly number[];
+  /** The shapes this run compiles (see planRun). */
+  readonly #shapes: ShapePlan;
 
   /** Sync; throws DataError/RangeError for data that cannot be batched as configured. */
   constructor(host: RunHost, model: ModelState, task: Task, train: TokenizedExamples, validation: TokenizedExamples, reporter: ProgressReporter) {
@@ -90,7 +90,14 @@ export class TrainingRun implements Disposable {
     const c = host.config;
     if (train.count === 0) throw new DataError('no training rows (after the validation split)');
     this.#batcher = new SlabBatcher(train, { globalBatchSize: c.batchSize, replicas: c.replicas, stepsPerCall: c.stepsPerExecution, shuffle: c.shuffle, seed: c.seed, groupByLength: c.groupByLength });
-    this.#buckets = c.buckets ?? defaultBuckets(train.seqLen);
+    this.#shapes = planRun(this.#batcher.stepLengths(c.epochs), {
+      mode: c.padding,
+      replicas: c.replicas,
+      accumulation: c.gradientAccumulationSteps,
+      seqLen: train.seqLen,
+      buckets: c.buckets ?? defaultBuckets(train.seqLen),
+      plan: c.buckets === undefined,
+    });
     const totalSteps = c.epochs * this.#batcher.stepsPerEpoch;
     const lr = c.schedule === 'linear' ? linearSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps, totalSteps }) : constantSchedule({ lr: c.learningRate, warmupSteps: c.warmupSteps });
     const optimizer = makeOptimizer(c.optimizer, { lr, betas: [c.beta1, c.beta2], eps: c.epsilon, weightDecay: c.weightDecay });
@@ -243,9 +250,9 @@ export class TrainingRun implements Disposable {
         const callStarted = performance.now();
         const A = config.gradientAccumulationSteps;
         const m = this.#batcher.shardSize / A;
-        const slab = sameShapeSlab((maxSteps) => this.#batcher.slab(position, maxSteps), { mode: config.padding, accumulation: A, m, seqLen: this.#train.seqLen, buckets: this.#buckets });
+        const slab = sameShapeSlab((maxSteps) => this.#batcher.slab(position, maxSteps), { mode: config.padding, accumulation: A, m, seqLen: this.#train.seqLen, ...this.#shapes });
         const firstStep = this.#batcher.globalStep(position);
-        const call = shapeCall(slab.replicas, { mode: config.padding, micro: config.stepsPerExecution * A, m, seqLen: this.#train.seqLen, buckets: this.#buckets, tokenTask: this.#task.granularity === 'token', realMicro: slab.steps * A });
+        const call = shapeCall(slab.replicas, { mode: config.padding, micro: config.stepsPerExecution * A, m, seqLen: this.#train.seqLen, ...this.#shapes, tokenTask: this.#task.granularity === 'token', realMicro: slab.steps * A });
         slots += call.slots;
         realTokens += call.realTokens;
         const args = await Promise.all(call.replicas.map(async (part, r) => [this.#params[r]!, this.#state[r]!, await this.#putSlab(call, part, r, firstStep, slab.steps)] as const));
