@@ -42,12 +42,13 @@ export const PJRT_HEADER: WheelMember = {
 };
 
 /**
- * CPU plugins, in order of preference. `xla-cpu-pjrt` 0.0.1 (PJRT API 0.81) stays the default:
- * it is the only build on PyPI that passes the whole parity suite. The two newer XLA builds run
- * the mini train step 17-25% faster (f32) but their parameters after 20 AdamW steps differ from
- * PyTorch's by 1.10e-4 (`fastatomstruct-xla-cpu`, API 0.106) and 1.19e-4 (`lammps-jax-pjrt-cpu`,
- * API 0.115) of the distance moved, against the goal of 1e-4 (test/trainer.test.ts; 0.81: 5.8e-5).
- * They are fallbacks, the faster first; see bench/RESULTS.md (2026-11-30).
+ * CPU plugins, in order of preference. `xla-cpu-pjrt` 0.0.1 (PJRT API 0.81) stays the default.
+ * The two newer XLA builds run the mini train step 17-25% faster (f32) and pass the parity
+ * suite: their "AdamW drift" was a per-tensor measure counting the attention key bias, whose
+ * exact gradient is zero (see test/helpers/parameter-distance.ts). But every load of a cached
+ * program through `fastatomstruct-xla-cpu` (API 0.106) logs two 2,500-character
+ * `cpu_aot_loader.cc` error lines on stderr, so it is a fallback, as `lammps-jax-pjrt-cpu`
+ * (API 0.115), the faster first; see bench/RESULTS.md (2026-11-30 and 2026-12-01).
  */
 export const CPU_PLUGINS: WheelMember[] = [
   {
