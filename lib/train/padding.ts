@@ -15,8 +15,10 @@
  *
  * A call's shape is that of its most demanding step, so a call runs only consecutive steps of
  * one shape ({@link stepShapes}, {@link sameShapeRun}): a step of 48 tokens is not padded to
- * 64 because a later step of the same call needed 64. Which examples form a step never
- * changes, so the mathematics is that of each example alone.
+ * 64 because a later step of the same call needed 64. Which shapes exist at all is planned
+ * before training ({@link planRun}): every step's need is known from the data order, and a
+ * shape is compiled only where it saves more work than compiling it costs. Which examples form
+ * a step never changes, so the mathematics is that of each example alone.
  */
 
 /** How rows are padded. */
