@@ -6,7 +6,7 @@
  * SIGTERM or SIGINT stops accepting, answers everything queued, and exits 0.
  */
 import { isBertPreset } from '../models/index.js';
-import { type LogLevel, ModelEngine, type ServeLog, Server, handleShutdownSignals } from '../serve/index.js';
+import { type LogLevel, ModelEngine, type ServeLog, Server, handleShutdownSignals, servedShapes } from '../serve/index.js';
 import { UsageError, parseFlags, positiveInt } from './flags.js';
 import { seqLenNote } from './train-flags.js';
 
@@ -31,10 +31,11 @@ const SERVE_HELP = `usage: pjrt-bert serve --model DIR [--host 127.0.0.1] [--por
 --auto-truncate          truncate too long inputs unless a request says "truncate": false
 --plugin P               PJRT plugin (default cpu)
 --replicas R             devices to serve on, one batch at a time each (default 1)
---batch-buckets LIST     row counts to compile (default 1,2,4,8,... below --max-batch-size, and
-                         it); a batch's inputs are packed whole into rows
---length-buckets LIST    row lengths to compile (default 16,32,64,... below --seq-len, and it);
-                         a batch runs as the rows x length of fewest slots that hold it
+--batch-buckets LIST     counts of full-length rows to compile (default 1-8, then quarter-steps
+                         below --max-batch-size, and it); a batch's inputs are packed into rows
+--length-buckets LIST    lengths of the one-row programs (default 16,32,...,128 in steps of 16,
+                         then half-steps below --seq-len, and it); a batch runs as the compiled
+                         shape of fewest token slots that holds it
 --no-compile-cache       compile every program instead of loading it from the compile cache
 --log-level L            debug (one line per batch), info (default), warn or error; to stderr
 
@@ -141,7 +142,8 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     const address = await server.listen();
     const { batch, length } = engine.buckets;
-    log('info', `${engine.info.task} model ${engine.info.modelId} (${engine.info.family}): compiling ${batch.length * length.length * replicas} programs (batch ${batch.join(',')} x length ${length.join(',')} x ${replicas} replica(s))`);
+    const programs = servedShapes(engine.buckets).length * replicas;
+    log('info', `${engine.info.task} model ${engine.info.modelId} (${engine.info.family}): compiling ${programs} programs (one row of ${length.join(',')} tokens, ${batch.filter((rows) => rows > 1).join(',')} rows of ${length.at(-1)}; x ${replicas} replica(s))`);
     const first = await Promise.race([server.warmup().then(() => 'warm' as const), closed]);
     if (first === 'warm' && server.healthy) process.stdout.write(`listening on ${address.url}\n`);
     return await closed;

@@ -24,4 +24,4 @@ export { HttpError, parsePredictRequest, type PredictRequest, type Aggregation, 
 export { formatResult, softmax, sigmoid, type LabelScore, type EntityGroup, type TokenEntity, type PredictResult, type ResultOptions } from './responses.js';
 export { ServerMetrics, ROUTES } from './server-metrics.js';
 export { Counter, Gauge, Histogram, Registry, exponentialBuckets, formatValue, PROMETHEUS_CONTENT_TYPE, type Labels } from './metrics.js';
-export { ModelEngine, bucketSizes, defaultBatchBuckets, serveTaskOf, wordOutputs, type Buckets, type ModelEncoded, type ModelEngineOptions } from './model-engine.js';
+export { ModelEngine, bucketSizes, defaultBatchBuckets, defaultLengthBuckets, layoutBatch, servedShapes, serveTaskOf, wordOutputs, type BatchLayout, type Buckets, type ModelEncoded, type ModelEngineOptions, type ServeShape } from './model-engine.js';

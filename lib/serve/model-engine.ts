@@ -6,15 +6,16 @@
  *     const server = Server.create({ engine, port: 8080 });
  *     await server.listen();                                   // warm-up compiles every bucket
  *
- * Shapes. Every program runs `rows x length` tokens holding up to `maxBatchSize` inputs packed
+ * Shapes. A program runs `rows x length` tokens holding up to `maxBatchSize` inputs packed
  * whole into rows (first-fit decreasing, as `--padding pack` trains): attention stays inside
  * each input (a block-diagonal mask), positions restart at each input, and a sequence head reads
- * each input's own first token. A batch runs as the compiled shape of fewest token slots that
- * holds its packing (defaults: rows 1, 2, 4, 8, ... up to `maxBatchSize`; lengths 16, 32, 64,
- * 128, ... up to the model's serving length): one short input runs alone in one short row, and
- * 32 tweets share eight rows of 128 instead of padding 32 rows to the longest. Nothing is
- * compiled after `warmup()`. Every input gets the logits it gets alone and unpadded (as
- * transformers' pipeline runs one text), up to float rounding.
+ * each input's own first token. Packing makes a grid of shapes unnecessary: the programs are one
+ * row of each length bucket (16, 32, 48, ... 128, then half-steps up to the serving length),
+ * for a few short inputs, and each row-count bucket (2, 3, ... 8, then quarter-steps up to
+ * `maxBatchSize`) of full-length rows, for a batch. A batch runs as the compiled shape of fewest
+ * token slots that holds its packing: one tweet of 76 tokens in one row of 80, 32 of them in
+ * about 24 rows of 128. Nothing is compiled after `warmup()`. Every input gets the logits it
+ * gets alone and unpadded (as transformers' pipeline runs one text), up to float rounding.
  *
  * Devices. A program runs on one device, so each bucket is compiled once per replica (device
  * assignment `[[device r]]`) and each replica holds its own copy of the parameters; the server's
@@ -40,7 +41,7 @@ import { type ModelTokenizer, type SeqLenChoice, chooseSeqLen, loadModelDir, loa
 import { type DeviceArray, type Executable, Runtime, compileCacheDir } from '../runtime/index.js';
 import { type Tensor, type TensorSpec, trace } from '../trace/index.js';
 import { disposeAll, putParams } from '../train/model-state.js';
-import { packRows, powerOfTwoBuckets } from '../train/padding.js';
+import { packRows } from '../train/padding.js';
 import { taskOfModel } from '../train/tasks.js';
 import type { EncodedInput, EngineInfo, EngineOutput, RunOptions, ServeEngine, ServeInput, ServeTask, TokenOutput } from './engine.js';
 
@@ -63,9 +64,9 @@ export interface ModelEngineOptions {
   readonly seqLen?: number;
   /** Most inputs per batch (default 32): the largest row bucket. */
   readonly maxBatchSize?: number;
-  /** Row counts to compile (default {@link defaultBatchBuckets}); `maxBatchSize` is added when missing. */
+  /** Row counts of full-length rows to compile (default {@link defaultBatchBuckets}); `maxBatchSize` is added when missing. */
   readonly batchBuckets?: readonly number[];
-  /** Sequence lengths to compile (default {@link powerOfTwoBuckets}); `seqLen` is added when missing. */
+  /** Lengths of the one-row programs (default {@link defaultLengthBuckets}); `seqLen` is added when missing. */
   readonly lengthBuckets?: readonly number[];
   /** `f32` (default) or `bf16` matmuls and activations (f32 weights). */
   readonly precision?: 'f32' | 'bf16';
@@ -73,47 +74,66 @@ export interface ModelEngineOptions {
   readonly compileCache?: boolean;
 }
 
-/** The shapes an engine compiles: every row count with every row length. */
+/** The shapes an engine compiles: one row of each length, and each row count of full-length rows. */
 export interface Buckets {
-  /** Rows per program (each row holds one or more inputs). */
+  /** Row counts of full-length rows (1 is the one row of the longest length). */
   readonly batch: readonly number[];
-  /** Tokens per row. */
+  /** Lengths of one-row programs, ending at the serving length. */
   readonly length: readonly number[];
 }
 
-/** Row counts 1, 2, 4, 8, ... below `maxBatchSize`, and `maxBatchSize` itself. Sync. */
+/** One compiled shape: `rows` rows of `length` tokens. */
+export interface ServeShape {
+  readonly rows: number;
+  readonly length: number;
+}
+
+/** The shapes of `buckets`: one row of each length, then the row counts above 1 at the longest. Sync. */
+export function servedShapes(buckets: Buckets): ServeShape[] {
+  const longest = buckets.length.at(-1)!;
+  return [...buckets.length.map((length) => ({ rows: 1, length })), ...buckets.batch.filter((rows) => rows > 1).map((rows) => ({ rows, length: longest }))];
+}
+
+/** Row counts 1 to 8, then steps of a quarter (rounded down) below `maxBatchSize`, and `maxBatchSize` itself. Sync. */
 export function defaultBatchBuckets(maxBatchSize: number): number[] {
   const sizes: number[] = [];
-  for (let b = 1; b < maxBatchSize; b *= 2) sizes.push(b);
+  for (let rows = 1; rows < maxBatchSize; rows += rows < 8 ? 1 : Math.floor(rows / 4)) sizes.push(rows);
   sizes.push(maxBatchSize);
   return sizes;
 }
 
+/** One-row lengths: 16, 32, ... 128 in steps of 16, then half-steps below `seqLen`, and `seqLen`. Sync. */
+export function defaultLengthBuckets(seqLen: number): number[] {
+  const lengths: number[] = [];
+  for (let length = 16; length < seqLen; length += length < 128 ? 16 : length / 2) lengths.push(length);
+  lengths.push(seqLen);
+  return lengths;
+}
+
 /** Where a batch's inputs go: the compiled shape and each input's row and offset in it. */
-export interface BatchLayout {
-  readonly rows: number;
-  readonly length: number;
+export interface BatchLayout extends ServeShape {
   /** Flat token index (row * length + offset) of each input's first token. */
   readonly starts: Int32Array;
 }
 
 /**
- * The shape of fewest token slots (rows x length, ties to the shorter length) among `buckets`
- * that holds inputs of `lengths` tokens packed whole into rows, and where each input goes. Sync;
- * throws RangeError when no compiled shape holds them (an input longer than the longest bucket,
- * or more rows needed than the largest row bucket).
+ * The shape of fewest token slots among {@link servedShapes} of `buckets` that holds inputs of
+ * `lengths` tokens packed whole into rows, and where each input goes (ties: the one-row shape).
+ * Sync; throws RangeError when no compiled shape holds them (an input longer than the longest
+ * length, or more full rows needed than the largest row count).
  */
 export function layoutBatch(lengths: readonly number[], buckets: Buckets): BatchLayout {
   let best: BatchLayout | undefined;
   const longest = Math.max(0, ...lengths);
-  for (const length of buckets.length) {
-    if (length < longest) continue;
-    const packing = packRows(lengths, length);
-    const rows = buckets.batch.find((count) => count >= packing.rows);
-    if (rows === undefined || (best && rows * length >= best.rows * best.length)) continue;
+  const packings = new Map<number, ReturnType<typeof packRows>>();
+  for (const { rows, length } of servedShapes(buckets)) {
+    if (length < longest || (best && rows * length >= best.rows * best.length)) continue;
+    let packing = packings.get(length);
+    if (!packing) packings.set(length, (packing = packRows(lengths, length)));
+    if (packing.rows > rows) continue;
     best = { rows, length, starts: Int32Array.from(packing.row, (row, i) => row * length + packing.offset[i]!) };
   }
-  if (!best) throw new RangeError(`no compiled shape holds ${lengths.length} inputs of up to ${longest} tokens (rows ${buckets.batch.join(', ')}; lengths ${buckets.length.join(', ')})`);
+  if (!best) throw new RangeError(`no compiled shape holds ${lengths.length} inputs of up to ${longest} tokens (one row of ${buckets.length.join(', ')} tokens, or ${buckets.batch.join(', ')} rows of ${buckets.length.at(-1)})`);
   return best;
 }
 
@@ -213,7 +233,7 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     }
     const buckets: Buckets = {
       batch: bucketSizes(options.batchBuckets, maxBatchSize, 1, 'batch bucket', defaultBatchBuckets),
-      length: bucketSizes(options.lengthBuckets, choice.seqLen, fewest, 'length bucket', powerOfTwoBuckets),
+      length: bucketSizes(options.lengthBuckets, choice.seqLen, fewest, 'length bucket', defaultLengthBuckets),
     };
     const ownsRuntime = options.runtime === undefined;
     const runtime =
@@ -245,7 +265,7 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
     }
   }
 
-  /** Programs compiled (or loaded from the compile cache) so far: buckets x replicas after `warmup()`. */
+  /** Programs compiled (or loaded from the compile cache) so far: shapes x replicas after `warmup()`. */
   get compileCount(): number {
     return this.#compileCount;
   }
@@ -275,25 +295,23 @@ export class ModelEngine implements ServeEngine<ModelEncoded>, Disposable {
   }
 
   async #compileAll(): Promise<void> {
-    for (const batch of this.buckets.batch) {
-      for (const length of this.buckets.length) {
-        const program = this.#trace(batch, length);
-        // One executable per device (compiled together); a failure frees the others of the shape.
-        const settled = await Promise.allSettled(
-          Array.from({ length: this.info.replicas }, (_, r) => {
-            this.#compileCount++;
-            return this.runtime.compile(program, { replicas: 1, deviceAssignment: [[this.runtime.devices[r]!.id]] });
-          }),
-        );
-        const executables = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-        const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-        if (failed || this.#disposed) {
-          for (const executable of executables) executable.dispose();
-          if (failed) throw failed.reason;
-          throw new Error('the engine was disposed during warmup()');
-        }
-        this.#programs.set(`${batch}x${length}`, executables);
+    for (const { rows, length } of servedShapes(this.buckets)) {
+      const program = this.#trace(rows, length);
+      // One executable per device (compiled together); a failure frees the others of the shape.
+      const settled = await Promise.allSettled(
+        Array.from({ length: this.info.replicas }, (_, r) => {
+          this.#compileCount++;
+          return this.runtime.compile(program, { replicas: 1, deviceAssignment: [[this.runtime.devices[r]!.id]] });
+        }),
+      );
+      const executables = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed || this.#disposed) {
+        for (const executable of executables) executable.dispose();
+        if (failed) throw failed.reason;
+        throw new Error('the engine was disposed during warmup()');
       }
+      this.#programs.set(`${rows}x${length}`, executables);
     }
     this.#warm = true;
   }

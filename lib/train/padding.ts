@@ -47,14 +47,6 @@ export function defaultBuckets(seqLen: number): number[] {
   return buckets;
 }
 
-/** Powers of two from 16 below `seqLen`, then `seqLen`: fewer buckets, for serving's warm-up of every one. Sync. */
-export function powerOfTwoBuckets(seqLen: number): number[] {
-  const buckets: number[] = [];
-  for (let length = 16; length < seqLen; length *= 2) buckets.push(length);
-  buckets.push(seqLen);
-  return buckets;
-}
-
 /**
  * Checks a bucket list: increasing positive integers ending at `seqLen`. Sync; throws
  * RangeError naming the list and the rule.
