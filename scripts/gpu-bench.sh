@@ -7,6 +7,11 @@
 #   bench.json       the `pjrt-bert bench --json` object
 #   RESULTS-gpu.md   the same as a dated Markdown section, to paste into bench/RESULTS.md
 #   bench.log        progress and any errors
+#   job.json, job.log, RESULTS-gpu-job.md   issue 13's whole GRGE job (`bench --job --plugin
+#                    cuda`), when $PJRT_BERT_DATA (or ../shared/data) holds GRGE_sentiment.csv
+#                    and python3 has `tokenizers` (the vocabulary); the Hugging Face Trainer row
+#                    only when it also has torch, transformers and accelerate. Skipped otherwise,
+#                    with the reason in job.log.
 #
 #   scripts/gpu-bench.sh [OUT_DIR]        default: $OUT, else bench/gpu
 #
@@ -42,4 +47,18 @@ node bin/pjrt-bert.js bench --plugin cuda --python python3 --json --record "$out
   >"$out/bench.json" 2> >(tee "$out/bench.log" >&2)
 status=$?
 echo "bench exit: $status" | tee -a "$out/environment.txt"
+
+# Issue 13's job on the GPU, after the step bench (its failure does not change the exit status).
+data=${PJRT_BERT_DATA:-../shared/data}
+if [ ! -f "$data/GRGE_sentiment.csv" ]; then
+  echo "job: skipped, no GRGE_sentiment.csv in $data (set PJRT_BERT_DATA)" | tee "$out/job.log"
+elif ! python3 -c 'import tokenizers' 2>/dev/null; then
+  echo "job: skipped, python3 has no tokenizers package (it trains the job's vocabulary)" | tee "$out/job.log"
+else
+  runs=fixed,bucket,pack
+  if python3 -c 'import torch, transformers, accelerate' 2>/dev/null; then runs=$runs,hf; else echo "job: no torch/transformers/accelerate in python3, the Hugging Face Trainer row is left out" >"$out/job.log"; fi
+  PJRT_BERT_DATA=$data node bin/pjrt-bert.js bench --job --plugin cuda --python python3 --runs "$runs" --json --record "$out/RESULTS-gpu-job.md" \
+    >"$out/job.json" 2> >(tee -a "$out/job.log" >&2)
+  echo "job exit: $?" | tee -a "$out/environment.txt"
+fi
 exit "$status"
