@@ -14,7 +14,7 @@
  * for a few short inputs, and each row-count bucket (2, 3, ... 8, then quarter-steps up to
  * `maxBatchSize`) of full-length rows, for a batch. A batch runs as the compiled shape of fewest
  * token slots that holds its packing: one tweet of 76 tokens in one row of 80, 32 of them in
- * about 24 rows of 128. Nothing is compiled after `warmup()`. Every input gets the logits it
+ * about 23 rows of 128. Nothing is compiled after `warmup()`. Every input gets the logits it
  * gets alone and unpadded (as transformers' pipeline runs one text), up to float rounding.
  *
  * Devices. A program runs on one device, so each bucket is compiled once per replica (device
