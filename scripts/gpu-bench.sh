@@ -8,7 +8,7 @@
 #   RESULTS-gpu.md   the same as a dated Markdown section, to paste into bench/RESULTS.md
 #   bench.log        progress and any errors
 #   job.json, job.log, RESULTS-gpu-job.md   issue 13's whole GRGE job (`bench --job --plugin
-#                    cuda`), when $PJRT_BERT_DATA (or ../shared/data) holds GRGE_sentiment.csv
+#                    cuda`), when $PJRT_BERT_DATA names a folder holding GRGE_sentiment.csv
 #                    and python3 has `tokenizers` (the vocabulary); the Hugging Face Trainer row
 #                    only when it also has torch, transformers and accelerate. Skipped otherwise,
 #                    with the reason in job.log.
@@ -49,9 +49,9 @@ status=$?
 echo "bench exit: $status" | tee -a "$out/environment.txt"
 
 # Issue 13's job on the GPU, after the step bench (its failure does not change the exit status).
-data=${PJRT_BERT_DATA:-../shared/data}
-if [ ! -f "$data/GRGE_sentiment.csv" ]; then
-  echo "job: skipped, no GRGE_sentiment.csv in $data (set PJRT_BERT_DATA)" | tee "$out/job.log"
+data=${PJRT_BERT_DATA:-}
+if [ -z "$data" ] || [ ! -f "$data/GRGE_sentiment.csv" ]; then
+  echo "job: skipped, PJRT_BERT_DATA (${data:-unset}) holds no GRGE_sentiment.csv; set it to the folder of the real data to run the job" | tee "$out/job.log"
 elif ! python3 -c 'import tokenizers' 2>/dev/null; then
   echo "job: skipped, python3 has no tokenizers package (it trains the job's vocabulary)" | tee "$out/job.log"
 else

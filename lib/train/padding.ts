@@ -246,16 +246,11 @@ export function stepShapes(
 ): number[] {
   const { mode, steps, accumulation: A, m, seqLen: S } = options;
   if (mode === 'fixed') return new Array<number>(steps).fill(S);
-  const rowCounts = options.rowCounts ?? rowBuckets(m);
+  const candidates = mode === 'bucket' ? options.buckets : (options.rowCounts ?? rowBuckets(m));
+  // each step's examples in global-batch order (replica by replica, micro-batch by micro-batch), as stepNeed reads them
   return Array.from({ length: steps }, (_, k) => {
-    let need = 0;
-    for (const slab of fixed) {
-      for (let u = k * A; u < (k + 1) * A; u++) {
-        const lengths = microLengths(slab, u, m, S);
-        need = Math.max(need, mode === 'bucket' ? Math.max(...lengths) : packRows(lengths, S).rows);
-      }
-    }
-    return mode === 'bucket' ? bucketFor(need, options.buckets) : bucketFor(Math.max(1, need), rowCounts);
+    const lengths = fixed.flatMap((slab) => Array.from({ length: A }, (_, a) => microLengths(slab, k * A + a, m, S)).flat());
+    return stepNeed(lengths, { mode, replicas: fixed.length, accumulation: A, seqLen: S, candidates });
   });
 }
 
@@ -314,15 +309,15 @@ export function stepNeed(lengths: ArrayLike<number>, options: { mode: 'bucket' |
 
 /**
  * Which shapes to compile, given the shape each step needs: the subset minimising the run's
- * work plus compiling, sum over steps of `size(shape run at)` + `compileCost` per program, where
- * a step runs at the smallest chosen shape that holds its need (size: a bucket's length, a
- * row count; compileCost in the same units times steps). A dynamic programme over the needed
+ * work plus compiling, sum over steps of the shape run at + `compileCost` per program, where a
+ * step runs at the smallest chosen shape that holds its need (a shape is a bucket's length or a
+ * row count, proportional to a step's work; compileCost in the same units times steps). A dynamic programme over the needed
  * shapes, ascending: the cheapest plan whose largest shape is u_j extends the cheapest plan
  * ending at some u_i < u_j with one program for the needs in (u_i, u_j]. A long run compiles
  * every shape it needs; a short one runs rare shapes at a larger one. Sync; the largest need is
  * always chosen; empty for no steps.
  */
-export function planShapes(needs: readonly number[], compileCost: number, size: (shape: number) => number = (shape) => shape): number[] {
+export function planShapes(needs: readonly number[], compileCost: number): number[] {
   const counts = new Map<number, number>();
   for (const need of needs) counts.set(need, (counts.get(need) ?? 0) + 1);
   const shapes = [...counts.keys()].sort((a, b) => a - b);
@@ -334,7 +329,7 @@ export function planShapes(needs: readonly number[], compileCost: number, size: 
     previous.push(0);
     for (let i = j - 1; i >= 0; i--) {
       steps += counts.get(shapes[i]!)!; // the needs in (shapes[i - 1], shapes[j - 1]]
-      const cost = best[i]! + compileCost + steps * size(shapes[j - 1]!);
+      const cost = best[i]! + compileCost + steps * shapes[j - 1]!;
       if (cost < best[j]!) [best[j], previous[j]] = [cost, i];
     }
   }
