@@ -16,7 +16,7 @@ import {
   replicaGroups,
   tensorType,
 } from '../lib/stablehlo/index.js';
-import { grad, ops, trace, type Tensor, type TracedProgram } from '../lib/trace/index.js';
+import { grad, lax, ops, trace, type Tensor, type TracedProgram } from '../lib/trace/index.js';
 import { openTestRuntime } from './helpers/runtime.js';
 
 const goldenDir = new URL('./golden/', import.meta.url);
@@ -145,4 +145,20 @@ t.test('donated parameters are aliased to the outputs of the same type', async (
   t.match(text, /%arg0: tensor<3x4xf32> \{tf\.aliasing_output = 0 : i32\}, %arg1: tensor<4xf32> \{tf\.aliasing_output = 1 : i32\}/);
   t.match(text, /replica_groups = dense<\[\[0, 1\]\]> : tensor<1x2xi64>/);
   t.match(text, /mhlo\.num_replicas = 2 : i32/);
+});
+
+t.test('a dot_general over 3-D operands is lowered as one matrix product of reshapes', async (t) => {
+  // a weight gradient: tokens [B, S] contracted on both sides; XLA:CPU would copy a 3-D operand transposed
+  const dims = { lhsBatch: [], rhsBatch: [], lhsContracting: [0, 1], rhsContracting: [0, 1] };
+  const text = trace((x: Tensor, dy: Tensor) => lax.dotGeneral(x, dy, dims), [f32(2, 3, 4), f32(2, 3, 5)]).text;
+  t.match(text, /"stablehlo\.reshape"\(%arg0\) : \(tensor<2x3x4xf32>\) -> tensor<6x4xf32>/);
+  t.match(text, /lhs_contracting_dimensions = \[0\], rhs_contracting_dimensions = \[0\]>\} : \(tensor<6x4xf32>, tensor<6x5xf32>\) -> tensor<4x5xf32>/);
+  // free dims on both sides: the [6, 6] product is reshaped back to [2, 3, 2, 3]
+  const forward = trace((x: Tensor, w: Tensor) => lax.dotGeneral(x, w, { lhsBatch: [], rhsBatch: [], lhsContracting: [2], rhsContracting: [0] }), [f32(2, 3, 4), f32(4, 2, 3)]).text;
+  t.match(forward, /-> tensor<6x6xf32>/);
+  t.match(forward, /"stablehlo\.reshape"\(%\d+\) : \(tensor<6x6xf32>\) -> tensor<2x3x2x3xf32>/);
+  // dims that do not fold stay as written
+  const middle = trace((x: Tensor, w: Tensor) => lax.dotGeneral(x, w, { lhsBatch: [], rhsBatch: [], lhsContracting: [1], rhsContracting: [0] }), [f32(2, 3, 4), f32(3, 5)]).text;
+  t.notMatch(middle, /stablehlo\.reshape/);
+  t.match(middle, /\(tensor<2x3x4xf32>, tensor<3x5xf32>\) -> tensor<2x4x5xf32>/);
 });

@@ -62,6 +62,43 @@ interface Row {
 
 const elementwise = (f: (x: number, y: number) => number) => ([x, y]: number[][]) => x!.map((v, i) => f(v, y![i]!));
 
+/**
+ * A batch-free dot_general in float64: result dims are lhs's free dims then rhs's (ascending),
+ * contracting lhsContracting[i] against rhsContracting[i].
+ */
+function dotReference(x: number[], xShape: number[], y: number[], yShape: number[], lhsContracting: number[], rhsContracting: number[]): number[] {
+  const xFree = [...xShape.keys()].filter((axis) => !lhsContracting.includes(axis));
+  const yFree = [...yShape.keys()].filter((axis) => !rhsContracting.includes(axis));
+  const outShape = [...xFree.map((axis) => xShape[axis]!), ...yFree.map((axis) => yShape[axis]!)];
+  const kShape = lhsContracting.map((axis) => xShape[axis]!);
+  const kCount = kShape.reduce((p, v) => p * v, 1);
+  return Array.from({ length: outShape.reduce((p, v) => p * v, 1) }, (_, flat) => {
+    const out = unravel(flat, outShape);
+    let sum = 0;
+    for (let k = 0; k < kCount; k++) {
+      const kIndex = unravel(k, kShape);
+      const xIndex = new Array<number>(xShape.length);
+      const yIndex = new Array<number>(yShape.length);
+      xFree.forEach((axis, i) => (xIndex[axis] = out[i]!));
+      yFree.forEach((axis, i) => (yIndex[axis] = out[xFree.length + i]!));
+      lhsContracting.forEach((axis, i) => (xIndex[axis] = kIndex[i]!));
+      rhsContracting.forEach((axis, i) => (yIndex[axis] = kIndex[i]!));
+      sum += x[ravel(xIndex, xShape)]! * y[ravel(yIndex, yShape)]!;
+    }
+    return sum;
+  });
+}
+
+/** A forward row for a batch-free dot_general, checked against {@link dotReference}. */
+function dotRow(name: string, xShape: number[], yShape: number[], lhsContracting: number[], rhsContracting: number[]): Row {
+  return {
+    name,
+    fn: (x, y) => lax.dotGeneral(x, y, { lhsBatch: [], rhsBatch: [], lhsContracting, rhsContracting }),
+    inputs: [f64(xShape, (i) => Math.sin(i + 0.5)), f64(yShape, (i) => Math.cos(0.3 * i))],
+    expected: ([x, y]) => dotReference(x!, xShape, y!, yShape, lhsContracting, rhsContracting),
+  };
+}
+
 const rows: Row[] = [
   { name: 'add', fn: lax.add, inputs: [a, b], expected: elementwise((x, y) => x + y) },
   { name: 'sub', fn: lax.sub, inputs: [a, b], expected: elementwise((x, y) => x - y) },
@@ -141,6 +178,13 @@ const rows: Row[] = [
       return sum;
     }),
   },
+  // lowered as one matrix product of reshaped operands (both contracting runs ascending)
+  dotRow('dot_general (two leading contracting dims, as a weight gradient)', [2, 3, 4], [2, 3, 5], [0, 1], [0, 1]),
+  dotRow('dot_general (trailing contracting dim, two free dims each side)', [2, 3, 4], [4, 2, 3], [2], [0]),
+  dotRow('dot_general (lhs contracted first, rhs last)', [3, 2, 2], [5, 3, 2], [0, 1], [1, 2]),
+  // lowered as written: the dims do not fold into a matrix
+  dotRow('dot_general (contracting dims in descending order)', [2, 3, 4], [3, 2, 5], [1, 0], [0, 1]),
+  dotRow('dot_general (a free dim on each side of the contracting one)', [2, 3, 4], [3, 5], [1], [0]),
   {
     name: 'gather (embedding rows)',
     fn: (table, ids) => lax.gather(table, ids),

@@ -68,6 +68,11 @@ const rows: Row[] = [
     fn: (x, y) => lax.tanh(lax.dotGeneral(x, y, { lhsBatch: [1], rhsBatch: [0], lhsContracting: [0], rhsContracting: [2] })),
     inputs: [wave([3, 2, 4]), wave([2, 5, 3], 1)],
   },
+  {
+    name: 'dot_general (two contracting dims, folded to a matrix product)',
+    fn: (x, y) => lax.tanh(lax.dotGeneral(x, y, { lhsBatch: [], rhsBatch: [], lhsContracting: [0, 1], rhsContracting: [0, 1] })),
+    inputs: [wave([2, 3, 2]), wave([2, 3, 4], 1)],
+  },
   { name: 'gather (table)', fn: (table, ids) => lax.tanh(lax.gather(table, ids)), inputs: [wave([4, 3]), s32([2, 2], [3, 0, 3, 1])] },
   { name: 'scatter_add', fn: (operand, ids, updates) => lax.tanh(lax.scatterAdd(operand, ids, updates)), inputs: [wave([4, 2]), s32([3], [1, 3, 1]), wave([3, 2], 1)] },
   { name: 'dynamic_slice', fn: (x, start) => lax.tanh(lax.dynamicSlice(x, [start, lax.scalar(1, 's32')], [2, 2])), inputs: [wave([3, 4]), s32([], [1])] },

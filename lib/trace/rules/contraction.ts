@@ -93,18 +93,59 @@ function dotOperandCotangent(ct: Tensor, self: Tensor, other: Tensor, selfIsLhs:
   return lax.convert(lax.transpose(product, permutation), self.dtype);
 }
 
+/**
+ * How one operand of a batch-free dot_general folds into a matrix: its contracting dims and its
+ * free dims must each be one ascending run of adjacent dims, one run before the other. Returns
+ * the [rows, columns] of the folded operand and which of the two is contracted, or undefined
+ * when the dims do not fold (then the dot is lowered as written).
+ */
+function matrixFold(shape: readonly number[], contracting: readonly number[]): { matrix: [number, number]; contractedAxis: 0 | 1 } | undefined {
+  const free = [...shape.keys()].filter((axis) => !contracting.includes(axis));
+  const isRun = (axes: readonly number[]) => axes.every((axis, i) => i === 0 || axis === axes[i - 1]! + 1);
+  if (free.length === 0 || contracting.length === 0 || !isRun(contracting) || !isRun(free)) return undefined;
+  const size = (axes: readonly number[]) => axes.reduce((product, axis) => product * shape[axis]!, 1);
+  const contractedFirst = contracting[0]! < free[0]!;
+  return contractedFirst
+    ? { matrix: [size(contracting), size(free)], contractedAxis: 0 }
+    : { matrix: [size(free), size(contracting)], contractedAxis: 1 };
+}
+
+function emitDotGeneral(block: Block, inputs: readonly Value[], dims: Omit<DotParams, 'resultDType'>, output: TensorType): Value {
+  return block.op1('stablehlo.dot_general', inputs, output, { attributes: [['dot_dimension_numbers', dotDimensionNumbers(dims)]] });
+}
+
+/**
+ * dot_general, lowered as one matrix product of row-major reshapes (free for the compiler) when
+ * it has no batch dims and an operand has more than one contracting or free dim: XLA:CPU
+ * otherwise copies such an operand into a transposed layout first. A train step's weight
+ * gradients (tokens [B, S] contracted against tokens) ran 1.5x slower that way, measured alone.
+ */
+function lowerDotGeneral(block: Block, inputs: readonly Value[], params: DotParams, outputs: readonly TensorType[]): Value[] {
+  const [lhs, rhs] = inputs as [Value, Value];
+  const output = outputs[0]!;
+  const lhsFold = matrixFold(lhs.type.shape, params.lhsContracting);
+  const rhsFold = matrixFold(rhs.type.shape, params.rhsContracting);
+  const needsFold = lhs.type.shape.length > 2 || rhs.type.shape.length > 2;
+  // both contracting runs ascending, so the folded elements pair up in the same order
+  if (params.lhsBatch.length > 0 || !needsFold || !lhsFold || !rhsFold || lhs.type.shape.length < 2 || rhs.type.shape.length < 2) {
+    return [emitDotGeneral(block, inputs, params, output)];
+  }
+  const fold = (value: Value, matrix: [number, number]) =>
+    value.type.shape.length === 2 ? value : block.op1('stablehlo.reshape', [value], tensorType(value.type.dtype, matrix));
+  const lhsFree = lhsFold.matrix[1 - lhsFold.contractedAxis]!;
+  const rhsFree = rhsFold.matrix[1 - rhsFold.contractedAxis]!;
+  const product = emitDotGeneral(
+    block,
+    [fold(lhs, lhsFold.matrix), fold(rhs, rhsFold.matrix)],
+    { lhsBatch: [], rhsBatch: [], lhsContracting: [lhsFold.contractedAxis], rhsContracting: [rhsFold.contractedAxis] },
+    tensorType(output.dtype, [lhsFree, rhsFree]),
+  );
+  return [output.shape.length === 2 ? product : block.op1('stablehlo.reshape', [product], output)];
+}
+
 const dotGeneralRule: PrimitiveRule<DotParams> = {
   shape: dotShape,
-  lower: (block, inputs, params, outputs) => [
-    block.op1('stablehlo.dot_general', inputs, outputs[0]!, {
-      attributes: [
-        [
-          'dot_dimension_numbers',
-          dotDimensionNumbers({ lhsBatch: params.lhsBatch, rhsBatch: params.rhsBatch, lhsContracting: params.lhsContracting, rhsContracting: params.rhsContracting }),
-        ],
-      ],
-    }),
-  ],
+  lower: lowerDotGeneral,
   vjp: ([ct], { inputs: [lhs, rhs], params }) => [dotOperandCotangent(ct!, lhs!, rhs!, true, params), dotOperandCotangent(ct!, rhs!, lhs!, false, params)],
 };
 
