@@ -162,23 +162,3 @@ t.test('a dot_general over 3-D operands is lowered as one matrix product of resh
   t.notMatch(middle, /stablehlo\.reshape/);
   t.match(middle, /\(tensor<2x3x4xf32>, tensor<3x5xf32>\) -> tensor<2x4x5xf32>/);
 });
-
-t.test('an f32 sum over a long leading or trailing run is lowered as a product with ones, others as reduce', async (t) => {
-  // XLA:CPU rewrites a reduce over more than 32 elements into an unvectorised reduce-window
-  const trailing = trace((x: Tensor) => lax.reduceSum(x, [2]), [f32(2, 3, 64)]).text;
-  t.match(trailing, /dense<1\.0+(e\+00)?> : tensor<64xf32>/);
-  t.match(trailing, /\(tensor<6x64xf32>, tensor<64xf32>\) -> tensor<6xf32>/);
-  t.notMatch(trailing, /stablehlo\.reduce"/);
-  const leading = trace((x: Tensor) => lax.reduceSum(x, [0, 1]), [f32(4, 40, 5)]).text;
-  t.match(leading, /\(tensor<160xf32>, tensor<160x5xf32>\) -> tensor<5xf32>/);
-  for (const [name, text] of [
-    ['a middle dim', trace((x: Tensor) => lax.reduceSum(x, [1]), [f32(2, 64, 3)]).text],
-    ['a short run', trace((x: Tensor) => lax.reduceSum(x, [1]), [f32(2, 32)]).text],
-    ['short dims', trace((x: Tensor) => lax.reduceSum(x, [0, 1]), [f32(4, 16, 5)]).text],
-    ['a max', trace((x: Tensor) => lax.reduceMax(x, [1]), [f32(2, 64)]).text],
-    ['an f64 sum', trace((x: Tensor) => lax.reduceSum(x, [1]), [{ dtype: 'f64' as const, shape: [2, 64] }]).text],
-  ] as const) {
-    t.match(text, /"stablehlo\.reduce"/, `${name} is reduced as written`);
-    t.notMatch(text, /dot_general/, `${name} is not a product`);
-  }
-});

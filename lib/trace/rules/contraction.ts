@@ -1,13 +1,11 @@
 /**
  * Reductions (sum, max) and dot_general, the primitives that combine elements. The dot_general
  * VJP contracts the cotangent with the other operand and transposes back into the operand's
- * dimension order. Two lowerings are shaped for XLA:CPU and harmless elsewhere: a batch-free
- * dot_general over 3-D operands becomes one matrix product of reshapes, and an f32 sum over a
- * long leading or trailing run becomes a product with a vector of ones.
+ * dimension order.
  */
 import { denseElements, dotDimensionNumbers, i64Array } from '../../stablehlo/attributes.js';
 import { dtypeKind, lowestValue } from '../../stablehlo/dtype.js';
-import { ShapeError, elementCount, isAxisSet, tensorType, type TensorType } from '../../stablehlo/shape.js';
+import { ShapeError, isAxisSet, tensorType, type TensorType } from '../../stablehlo/shape.js';
 import * as lax from '../lax.js';
 import type { LoweringContext, ParamsOf, PrimitiveRule, PrimitiveRules } from '../primitive.js';
 import type { Tensor } from '../tensor.js';
@@ -22,46 +20,13 @@ function reductionShape(op: string, inputs: readonly TensorType[], axes: readonl
   return [tensorType(x.dtype, x.shape.filter((_, axis) => !axes.includes(axis)))];
 }
 
-/** XLA:CPU's longest reduced dim it loops over directly; longer ones it rewrites to a reduce-window. */
-const CPU_REDUCE_WINDOW = 32;
-
-/**
- * An f32 sum over a leading or trailing run of dims longer than 32, lowered as a product with
- * a vector of ones ([rest, n] x [n], or [n] x [n, rest]). XLA:CPU rewrites such a reduce into a
- * reduce-window of 32 and a reduce, and its reduce-window loop is not vectorised (8% of a
- * train step: LayerNorm, softmax and bias-gradient sums); it emits the matrix-vector product as
- * one vectorised loop. Returns undefined when the sum does not qualify.
- */
-function lowerSumAsProduct(block: Block, x: Value, axes: readonly number[], output: TensorType): Value | undefined {
-  const shape = x.type.shape;
-  const rank = shape.length;
-  if (x.type.dtype !== 'f32' || axes.length === 0 || axes.length === rank) return undefined;
-  const leading = axes.every((axis, i) => axis === i);
-  const trailing = axes.every((axis, i) => axis === rank - axes.length + i);
-  const reduced = axes.reduce((product, axis) => product * shape[axis]!, 1);
-  if ((!leading && !trailing) || axes.every((axis) => shape[axis]! <= CPU_REDUCE_WINDOW)) return undefined;
-  const rest = reduced === 0 ? 0 : elementCount(shape) / reduced;
-  const matrix = tensorType('f32', leading ? [reduced, rest] : [rest, reduced]);
-  const folded = block.op1('stablehlo.reshape', [x], matrix);
-  const onesType = tensorType('f32', [reduced]);
-  const ones = block.op1('stablehlo.constant', [], onesType, { attributes: [['value', denseElements(1, onesType)]] });
-  // ones [n] x [n, rest] or [rest, n] x ones [n]: the ones' only dim is contracted either way
-  const [lhs, rhs, lhsContracting] = leading ? [ones, folded, 0] : [folded, ones, 1];
-  const product = block.op1('stablehlo.dot_general', [lhs, rhs], tensorType('f32', [rest]), {
-    attributes: [['dot_dimension_numbers', dotDimensionNumbers({ lhsBatch: [], rhsBatch: [], lhsContracting: [lhsContracting], rhsContracting: [0] })]],
-  });
-  return output.shape.length === 1 ? product : block.op1('stablehlo.reshape', [product], output);
-}
-
 function lowerReduction(kind: 'sum' | 'max') {
   return (block: Block, inputs: readonly Value[], params: { readonly axes: readonly number[] }, outputs: readonly TensorType[], context: LoweringContext): Value[] => {
     const dtype = inputs[0]!.type.dtype;
-    const sortedAxes = [...params.axes].sort((a, b) => a - b);
-    const asProduct = kind === 'sum' ? lowerSumAsProduct(block, inputs[0]!, sortedAxes, outputs[0]!) : undefined;
-    if (asProduct) return [asProduct];
     const scalar = tensorType(dtype, []);
     const init = block.op1('stablehlo.constant', [], scalar, { attributes: [['value', denseElements(kind === 'sum' ? 0 : lowestValue(dtype), scalar)]] });
     const combiner = scalarCombiner(context.fn, dtype, kind === 'sum' ? 'stablehlo.add' : 'stablehlo.maximum');
+    const sortedAxes = [...params.axes].sort((a, b) => a - b);
     return [block.op1('stablehlo.reduce', [inputs[0]!, init], outputs[0]!, { attributes: [['dimensions', i64Array(sortedAxes)]], regions: [combiner] })];
   };
 }
