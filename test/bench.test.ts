@@ -27,15 +27,15 @@ t.test('model FLOPs: DESIGN.md gives 2.15 TFLOP for a BERT-base step at B=32, S=
 
 t.test('flags: configs x precisions x batch sizes, and clear errors', async (t) => {
   const values = { configs: 'tiny,mini', precision: 'f32,bf16', 'batch-size': '32,256', 'seq-len': '128', dropout: '0.1' };
-  const models = benchModelsFromFlags(values, true);
+  const models = benchModelsFromFlags(values);
   t.equal(models.length, 8);
   t.same(models.map((m) => `${m.name}/${m.precision}/${m.batchSize}`).slice(0, 4), ['tiny/f32/32', 'tiny/f32/256', 'tiny/bf16/32', 'tiny/bf16/256']);
-  t.equal(models[0]!.stepsPerExecution, 1, 'one step per call on the CPU');
-  t.equal(benchModelsFromFlags(values, false)[0]!.stepsPerExecution, 8, 'eight on accelerators');
+  t.equal(models[0]!.stepsPerExecution, 8, 'eight steps per call, as the Trainer runs them');
+  t.equal(benchModelsFromFlags({ ...values, 'steps-per-execution': '1' })[0]!.stepsPerExecution, 1, '--steps-per-execution');
   t.match(models[7], { name: 'mini', layers: 4, hidden: 256, heads: 4, intermediate: 1024 });
-  t.throws(() => benchModelsFromFlags({ ...values, configs: 'mini,huge' }, true), /--configs takes a comma-separated list of tiny, mini, base; got 'mini,huge'/);
-  t.throws(() => benchModelsFromFlags({ ...values, precision: 'f16' }, true), /--precision .* f32, bf16/);
-  t.throws(() => benchModelsFromFlags({ ...values, 'seq-len': '1024' }, true), /at most 512/);
+  t.throws(() => benchModelsFromFlags({ ...values, configs: 'mini,huge' }), /--configs takes a comma-separated list of tiny, mini, base; got 'mini,huge'/);
+  t.throws(() => benchModelsFromFlags({ ...values, precision: 'f16' }), /--precision .* f32, bf16/);
+  t.throws(() => benchModelsFromFlags({ ...values, 'seq-len': '1024' }), /at most 512/);
   const steps = spawnSync(process.execPath, [cli, 'bench', '--steps', '3'], { encoding: 'utf8' });
   t.equal(steps.status, 2);
   t.match(steps.stderr, /--steps must be at least 5/);

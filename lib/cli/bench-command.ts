@@ -27,7 +27,7 @@ options:
   --batch-size LIST         global batch sizes (default 32)
   --seq-len N               sequence length (default 128)
   --precision LIST          f32, bf16 (default f32)
-  --steps-per-execution K   optimizer steps per call, ours and JAX (default 1 on cpu, 8 otherwise)
+  --steps-per-execution K   optimizer steps per call, ours and JAX (default 8, as the Trainer's)
   --steps N                 timed optimizer steps per framework (default 5, at least 5)
   --warmup N                untimed calls after the first (default 1)
   --rounds N                time each framework N times, alternating, and take medians over
@@ -60,13 +60,13 @@ const FLAGS = {
 } as const;
 
 /** The models of a bench run: every config x precision x batch size. Sync; throws UsageError. */
-export function benchModelsFromFlags(values: Record<string, string | boolean | undefined>, onCpu: boolean): BenchModel[] {
+export function benchModelsFromFlags(values: Record<string, string | boolean | undefined>): BenchModel[] {
   const configs = list(values.configs as string, '--configs', BENCH_CONFIG_NAMES);
   const precisions = list(values.precision as string, '--precision', ['f32', 'bf16'] as const);
   const batchSizes = (values['batch-size'] as string).split(',').map((b) => positiveInt(b.trim(), '--batch-size')!);
   const seqLen = positiveInt(values['seq-len'] as string, '--seq-len')!;
   if (seqLen > 512) throw new UsageError(`--seq-len must be at most 512 (BERT's position embeddings), got ${seqLen}`);
-  const stepsPerExecution = positiveInt(values['steps-per-execution'] as string | undefined, '--steps-per-execution') ?? (onCpu ? 1 : 8);
+  const stepsPerExecution = positiveInt(values['steps-per-execution'] as string | undefined, '--steps-per-execution') ?? 8;
   const dropout = Number(values.dropout);
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${values.dropout}'`);
   return configs.flatMap((name) =>
@@ -86,7 +86,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${BENCH_HELP}`);
   const plugin = values.plugin as string;
   const onCpu = plugin === 'cpu' || /cpu/i.test(plugin);
-  const models = benchModelsFromFlags(values, onCpu);
+  const models = benchModelsFromFlags(values);
   const timedSteps = positiveInt(values.steps as string, '--steps')!;
   if (timedSteps < 5) throw new UsageError(`--steps must be at least 5 (a median over fewer steps is noise), got ${timedSteps}`);
   const warmupCalls = Number(values.warmup);
