@@ -281,9 +281,10 @@ export function sameShapeSlab<T extends { readonly steps: number; readonly repli
 
 /**
  * What compiling one program costs, in steps at the largest shape: measured on the CPU (a
- * `mini` train program of K=8 steps compiles in 2.6 s, a step of 32 rows of 128 tokens runs in
- * about 0.9 s; eval programs alike). Unmeasured on TPU and GPU, where compiling costs more
- * steps: the compile cache then pays for the shapes of the first run.
+ * `mini` train program of K=8 steps compiles in 2.6-3.0 s; a step of 32 rows of 128 tokens ran
+ * in about 0.9 s, 0.7 s since weight gradients stopped copying their activations, which makes
+ * it 4 steps; 3 and 4 plan the same shapes for the GRGE job). Unmeasured on TPU and GPU, where
+ * compiling costs more steps: the compile cache then pays for the shapes of the first run.
  */
 export const COMPILE_COST_STEPS = 3;
 
