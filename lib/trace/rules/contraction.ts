@@ -123,13 +123,12 @@ function emitDotGeneral(block: Block, inputs: readonly Value[], dims: Omit<DotPa
 function lowerDotGeneral(block: Block, inputs: readonly Value[], params: DotParams, outputs: readonly TensorType[]): Value[] {
   const [lhs, rhs] = inputs as [Value, Value];
   const output = outputs[0]!;
+  // matrixFold wants both contracting runs ascending, so the folded elements pair up in order;
+  // it refuses a rank-1 operand (no free or no contracting dim)
   const lhsFold = matrixFold(lhs.type.shape, params.lhsContracting);
   const rhsFold = matrixFold(rhs.type.shape, params.rhsContracting);
-  const needsFold = lhs.type.shape.length > 2 || rhs.type.shape.length > 2;
-  // both contracting runs ascending, so the folded elements pair up in the same order
-  if (params.lhsBatch.length > 0 || !needsFold || !lhsFold || !rhsFold || lhs.type.shape.length < 2 || rhs.type.shape.length < 2) {
-    return [emitDotGeneral(block, inputs, params, output)];
-  }
+  const alreadyMatrices = lhs.type.shape.length <= 2 && rhs.type.shape.length <= 2;
+  if (params.lhsBatch.length > 0 || alreadyMatrices || !lhsFold || !rhsFold) return [emitDotGeneral(block, inputs, params, output)];
   const fold = (value: Value, matrix: [number, number]) =>
     value.type.shape.length === 2 ? value : block.op1('stablehlo.reshape', [value], tensorType(value.type.dtype, matrix));
   const lhsFree = lhsFold.matrix[1 - lhsFold.contractedAxis]!;
